@@ -1,0 +1,5 @@
+import sys
+
+from gatekit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""Thin command line: parse, dispatch to ``gatekit.commands.<name>``, map errors to exit codes.
+
+Each command module exposes ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; it unpacks the arguments and calls the core, which never
+sees argparse. Command modules import their core lazily so that start-up
+(``gatekit --version``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from gatekit import __version__
+
+COMMANDS = (
+    "check",
+    "plan",
+    "shadow",
+    "gc",
+    "log",
+    "show",
+    "rollback",
+    "promote",
+    "push",
+    "fetch",
+    "secrets",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatekit",
+        description="Git-native gates: check exactly what will land, keep the evidence in git.",
+    )
+    parser.add_argument("--version", action="version", version=f"gatekit {__version__}")
+    parser.add_argument(
+        "-C", dest="chdir", metavar="DIR", help="run as if gatekit was started in DIR"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"gatekit.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gatekit.commands.{name}":
+                raise
+            continue
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(func=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list in (["--version"], ["-V"]):
+        # Fast path: no parser, no command modules.
+        print(f"gatekit {__version__}")
+        return 0
+    from gatekit.errors import ExitCode, GatekitError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse reports usage errors with exit 2
+        return int(exc.code or 0)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE.value
+    try:
+        if args.chdir:
+            os.chdir(args.chdir)
+        return int(args.func(args))
+    except GatekitError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code.value
+    except KeyboardInterrupt:
+        print("gatekit: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED.value
+    except BrokenPipeError:
+        # Output closed early (e.g. piped into head): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.PASS.value
+    except OSError as exc:
+        print(f"gatekit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE.value

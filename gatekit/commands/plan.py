@@ -1,0 +1,42 @@
+"""gatekit plan: compile validation.yaml and the context into the gate plan."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "print the gate plan (what would run, and why)"
+
+EVENTS = ("pre-commit", "pre-push", "manual", "ci", "pull_request", "merge")
+
+
+def add_context_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH", help="configuration file (default: validation.yaml at the repository root)")
+    p.add_argument("--event", choices=EVENTS, default=None, help="the event being checked (default: manual)")
+    p.add_argument("--branch", help="branch name for 'when: branch' (default: the current branch)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_context_arguments(p)
+    p.add_argument("--changed", nargs="*", metavar="PATH", help="changed paths (default: computed from the repository)")
+    p.add_argument("--base", metavar="REV", help="compute changed paths as BASE...HEAD")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the canonical plan JSON")
+    out.add_argument("--explain", action="store_true", help="show the reason for every gate")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gatekit.plan.render import render_plan
+    from gatekit.workspace import plan_for_repo
+
+    plan, _ = plan_for_repo(
+        config_path=args.config,
+        event=args.event or "manual",
+        branch=args.branch,
+        changed=args.changed,
+        base=args.base,
+    )
+    if args.json:
+        print(plan.canonical_json())
+    else:
+        print(render_plan(plan, explain=args.explain))
+    return 0

@@ -1,0 +1,1 @@
+"""validation.yaml: models, loading with positions, and errors for people."""

@@ -1,0 +1,35 @@
+"""Durations: whole seconds, or strings such as '90s', '10m', '1h30m', '500ms'."""
+
+from __future__ import annotations
+
+import re
+
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds, or ValueError with a message for people."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30 (seconds), '90s' or '10m', got a boolean")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError(f"a duration must be positive, got {value}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration like 30 (seconds), '90s' or '10m'")
+    text = value.strip().replace(" ", "")
+    if text.replace(".", "", 1).isdigit():
+        raise ValueError(f"'{value}' is a string: write {text} (seconds, unquoted) or '{text}s'")
+    pos = 0
+    total = 0.0
+    for m in _PART.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or pos == 0:
+        raise ValueError(f"cannot read '{value}' as a duration: use forms like '90s', '10m', '1h30m', '500ms'")
+    if total <= 0:
+        raise ValueError(f"a duration must be positive, got '{value}'")
+    return total

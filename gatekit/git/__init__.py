@@ -1,0 +1,1 @@
+"""Git access: the repository, candidate trees, shadow worktrees."""

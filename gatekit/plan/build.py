@@ -1,0 +1,33 @@
+"""Build a plan for a repository: load the config, gather the context, compile."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gatekit.config.loader import LoadedConfig, load_config
+from gatekit.plan.compile import compile_plan, make_context
+from gatekit.plan.model import GatePlan
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    root: Path
+    event: str = "manual"
+    config_path: str | None = None
+    branch: str | None = None
+    changed: Sequence[str] | None = None
+
+
+def build_plan(request: PlanRequest, environ: Mapping[str, str] | None = None) -> tuple[GatePlan, LoadedConfig]:
+    loaded = load_config(request.root, request.config_path)
+    context = make_context(
+        loaded.config,
+        request.event,
+        request.branch,
+        request.changed,
+        os.environ if environ is None else environ,
+    )
+    return compile_plan(loaded, context), loaded

@@ -1,0 +1,186 @@
+"""config + explicit context -> GatePlan (deterministic, nothing else read)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from gatekit.config.durations import parse_duration
+from gatekit.config.loader import LoadedConfig
+from gatekit.config.models import Event, Gate, GateType, Retries, ValidationConfig, When
+from gatekit.globs import first_match, match_any
+from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy
+from gatekit.plan.toposort import stable_toposort
+
+DEFAULT_TIMEOUT = 600.0
+TRUTHY = frozenset({"1", "true", "yes", "on"})
+
+
+def env_flag_names(config: ValidationConfig) -> tuple[str, ...]:
+    """Every env flag the config names in a ``when``: the only variables a plan reads."""
+    names: set[str] = set()
+    for gate in config.gates:
+        if gate.when is not None and gate.when.env is not None:
+            names.update([gate.when.env] if isinstance(gate.when.env, str) else gate.when.env)
+    return tuple(sorted(names))
+
+
+def make_context(
+    config: ValidationConfig,
+    event: Event | str,
+    branch: str | None,
+    changed: Sequence[str] | None,
+    environ: Mapping[str, str],
+) -> PlanContext:
+    flags = {name: environ[name] for name in env_flag_names(config) if name in environ}
+    return PlanContext(
+        event=Event(event),
+        branch=branch,
+        changed=None if changed is None else tuple(sorted(set(changed))),
+        env=flags,
+    )
+
+
+def compile_plan(loaded: LoadedConfig, context: PlanContext) -> GatePlan:
+    config = loaded.config
+    gates = {g.id: g for g in config.gates}
+    order = stable_toposort([g.id for g in config.gates], {g.id: g.needs for g in config.gates})
+    planned: dict[str, PlannedGate] = {}
+    for gate_id in order:
+        planned[gate_id] = _plan_gate(gates[gate_id], config, context, planned)
+    jobs = config.defaults.jobs
+    return GatePlan.seal(
+        policies=loaded.policies,
+        context=context,
+        order=tuple(order),
+        gates=tuple(planned[g] for g in order),
+        jobs=jobs if isinstance(jobs, int) else None,
+    )
+
+
+def _plan_gate(gate: Gate, config: ValidationConfig, ctx: PlanContext, done: Mapping[str, PlannedGate]) -> PlannedGate:
+    defaults = config.defaults
+    decision, reason = _decide(gate, ctx)
+    if decision is not Decision.SKIP:
+        for need in gate.needs:
+            upstream = done[need]
+            if upstream.decision is Decision.SKIP:
+                decision, reason = Decision.SKIP, f"needs '{need}', which is skipped"
+                break
+            if upstream.decision is Decision.MANUAL:
+                decision, reason = Decision.SKIP, f"needs '{need}', which waits for a manual action"
+                break
+    runner = "manual" if gate.type is GateType.MANUAL else next(
+        k for k in ("session", "nox", "builtin") if getattr(gate, k) is not None
+    )
+    timeout = gate.timeout if gate.timeout is not None else defaults.timeout
+    python = defaults.python
+    session = gate.session
+    if session is not None and session.python is None and python is not None:
+        session = session.model_copy(update={"python": python})
+    junit = gate.junit
+    return PlannedGate(
+        id=gate.id,
+        type=gate.type,
+        decision=decision,
+        reason=reason,
+        required=True if gate.required is None else gate.required,
+        needs=tuple(gate.needs),
+        paths=None if gate.paths is None else tuple(gate.paths),
+        runner=runner,
+        session=session,
+        nox=gate.nox,
+        builtin=gate.builtin,
+        options=dict(gate.options),
+        junit=() if junit is None else ((junit,) if isinstance(junit, str) else tuple(junit)),
+        kpi=gate.kpi,
+        instructions=gate.instructions,
+        env=dict(gate.env),
+        pass_env=tuple(gate.pass_env),
+        pool=gate.pool,
+        timeout=DEFAULT_TIMEOUT if timeout is None else parse_duration(timeout),
+        retries=_retry_policy(gate.retries or defaults.retries or Retries()),
+        network=_first_bool(gate.network, defaults.network, True),
+        fix=gate.fix,
+        cache=_first_bool(gate.cache, defaults.cache, True),
+        description=gate.description,
+    )
+
+
+def _decide(gate: Gate, ctx: PlanContext) -> tuple[Decision, str]:
+    if not gate.enabled:
+        return Decision.SKIP, "disabled in the configuration (enabled: false)"
+    if gate.type is GateType.MANUAL:
+        if gate.when is not None:
+            holds, why = when_holds(gate.when, ctx)
+            if not holds:
+                return Decision.SKIP, f"no manual action needed: {why}"
+        return Decision.MANUAL, f"manual action required: {gate.instructions}"
+    if gate.type is GateType.CONDITIONAL:
+        if gate.required:
+            return Decision.RUN, "required: true"
+        assert gate.when is not None  # the loader guarantees it
+        holds, why = when_holds(gate.when, ctx)
+        return (Decision.RUN if holds else Decision.SKIP), why
+    if gate.paths is not None and ctx.changed is not None:
+        hit = first_match(ctx.changed, gate.paths)
+        if hit is None:
+            return Decision.SKIP, f"no changed path matches paths {list(gate.paths)}"
+        return Decision.RUN, f"auto: changed path '{hit[0]}' matches '{hit[1]}'"
+    return Decision.RUN, "auto: runs on every check"
+
+
+def when_holds(when: When, ctx: PlanContext) -> tuple[bool, str]:
+    """Filters (event, branch) must match; of the triggers (changed, env), one must fire."""
+    if when.event is not None and ctx.event not in when.event:
+        return False, f"event '{ctx.event}' is not one of {[str(e) for e in when.event]}"
+    if when.branch is not None:
+        if ctx.branch is None or not match_any(ctx.branch, when.branch):
+            return False, f"branch '{ctx.branch or '(detached)'}' matches none of {when.branch}"
+    fired: list[str] = []
+    triggers = 0
+    if when.env is not None:
+        triggers += 1
+        names = [when.env] if isinstance(when.env, str) else when.env
+        for name in names:
+            if ctx.env.get(name, "").strip().lower() in TRUTHY:
+                fired.append(f"env flag {name}={ctx.env[name]}")
+                break
+    if when.changed is not None:
+        triggers += 1
+        if ctx.changed is None:
+            fired.append("changed paths unknown (every path may have changed)")
+        else:
+            hit = first_match(ctx.changed, when.changed)
+            if hit is not None:
+                fired.append(f"changed path '{hit[0]}' matches '{hit[1]}'")
+    if triggers and not fired:
+        parts = []
+        if when.env is not None:
+            names = [when.env] if isinstance(when.env, str) else when.env
+            parts.append(f"env flag {' / '.join(names)} not set")
+        if when.changed is not None:
+            parts.append(f"no changed path matches {when.changed}")
+        return False, "when does not hold: " + " and ".join(parts)
+    filters = []
+    if when.event is not None:
+        filters.append(f"event '{ctx.event}'")
+    if when.branch is not None:
+        filters.append(f"branch '{ctx.branch}'")
+    return True, "when holds: " + ", ".join(fired + filters)
+
+
+def _retry_policy(r: Retries) -> RetryPolicy:
+    return RetryPolicy(
+        transient=r.transient,
+        flaky=r.flaky,
+        exit_codes=tuple(r.exit_codes),
+        patterns=tuple(r.patterns),
+        backoff=float(r.backoff),
+    )
+
+
+def _first_bool(*values: bool | None) -> bool:
+    for value in values:
+        if value is not None:
+            return value
+    return False

@@ -1,0 +1,110 @@
+"""The frozen GatePlan and its canonical JSON form."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatekit import canonical
+from gatekit.config.models import Event, GateType, KpiSpec, OptionValue, SessionSpec
+
+PLAN_SCHEMA_VERSION = 1
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Decision(enum.StrEnum):
+    RUN = "run"
+    SKIP = "skip"
+    MANUAL = "manual"
+
+
+Runner = Literal["session", "nox", "builtin", "manual"]
+
+
+class RetryPolicy(Frozen):
+    transient: int
+    flaky: int
+    exit_codes: tuple[int, ...]
+    patterns: tuple[str, ...]
+    backoff: float
+    factor: float = 2.0
+    cap: float = 120.0
+    jitter: float = 0.25
+
+
+class PlannedGate(Frozen):
+    id: str
+    type: GateType
+    decision: Decision
+    reason: str
+    required: bool
+    needs: tuple[str, ...]
+    paths: tuple[str, ...] | None
+    runner: Runner
+    session: SessionSpec | None = None
+    nox: str | None = None
+    builtin: str | None = None
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+    junit: tuple[str, ...] = ()
+    kpi: KpiSpec | None = None
+    instructions: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    pass_env: tuple[str, ...] = ()
+    pool: str | None = None
+    timeout: float
+    retries: RetryPolicy
+    network: bool
+    fix: bool
+    cache: bool
+    description: str | None = None
+
+
+class PolicyRef(Frozen):
+    name: str = Field(description="'gatekit:NAME' for a shipped policy, else the file's repository-relative path")
+    policy_version: str | None
+    effective: str | None
+
+
+class PlanContext(Frozen):
+    event: Event
+    branch: str | None = None
+    changed: tuple[str, ...] | None = Field(default=None, description="sorted changed paths; null when unknown")
+    env: dict[str, str] = Field(default_factory=dict, description="values of the env flags the config names, nothing else")
+
+
+class GatePlan(Frozen):
+    schema_version: int = PLAN_SCHEMA_VERSION
+    plan_id: str = Field(description="sha256 of the canonical JSON of the plan without plan_id")
+    policies: tuple[PolicyRef, ...]
+    context: PlanContext
+    order: tuple[str, ...] = Field(description="stable topological order of needs")
+    gates: tuple[PlannedGate, ...]
+    jobs: int | None = Field(default=None, description="defaults.jobs; null means one per CPU")
+
+    def gate(self, gate_id: str) -> PlannedGate:
+        for g in self.gates:
+            if g.id == gate_id:
+                return g
+        raise KeyError(gate_id)
+
+    def body(self) -> dict[str, Any]:
+        """The hashed content: everything but plan_id, in JSON mode."""
+        return self.model_dump(mode="json", exclude={"plan_id"})
+
+    def canonical_json(self) -> str:
+        return canonical.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def seal(cls, **fields: Any) -> GatePlan:
+        """Build a plan and stamp its plan_id from the canonical body."""
+        draft = cls(plan_id="", **fields)
+        return draft.model_copy(update={"plan_id": canonical.digest(draft.body())})
+
+    @classmethod
+    def from_json(cls, text: str) -> GatePlan:
+        return cls.model_validate_json(text, strict=False)

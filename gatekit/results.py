@@ -1,0 +1,159 @@
+"""Result records: what a check did, per gate. The JSON is the git-note payload.
+
+Records carry no secret values and no absolute paths of the user's machine:
+log paths are relative to the run directory.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatekit.plan.model import PlanContext, PolicyRef
+
+RESULT_SCHEMA_VERSION = 1
+
+
+class Rec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Outcome(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+    CACHED = "cached"
+    MANUAL_PENDING = "manual_pending"
+    APPROVED = "approved"
+    STOPPED = "stopped"
+    CRASHED = "crashed"
+
+
+GOOD_OUTCOMES = frozenset({Outcome.PASSED, Outcome.CACHED, Outcome.APPROVED})
+
+FailureClass = Literal["transient", "deterministic", "timeout", "environment", "interrupted"]
+
+
+class Verdict(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    MANUAL_REQUIRED = "manual_required"
+    INTERRUPTED = "interrupted"
+
+
+class Attempt(Rec):
+    number: int
+    outcome: Outcome
+    exit_code: int | None = None
+    failure_class: FailureClass | None = None
+    duration: float
+
+
+class Finding(Rec):
+    rule: str
+    path: str
+    line: int | None = None
+    message: str
+    severity: Literal["error", "warning", "note"] = "error"
+
+
+class JUnitCase(Rec):
+    suite: str
+    classname: str
+    name: str
+    result: Literal["failure", "error"]
+    message: str
+
+
+class JUnitSummary(Rec):
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+    failing: tuple[JUnitCase, ...] = ()
+
+
+class KpiResult(Rec):
+    metric: str
+    op: str
+    threshold: float
+    value: float | None
+    passed: bool
+    reason: str
+
+
+class GateResult(Rec):
+    id: str
+    outcome: Outcome
+    reason: str = ""
+    required: bool = True
+    attempts: tuple[Attempt, ...] = ()
+    duration: float = 0.0
+    log: str | None = Field(default=None, description="log path relative to the run directory")
+    flaky: bool = False
+    cache_key: str | None = None
+    cached_from: str | None = Field(default=None, description="checkpoint the cached pass came from")
+    junit: JUnitSummary | None = None
+    kpi: tuple[KpiResult, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    network_isolated: bool | None = None
+    fix_tree: str | None = Field(default=None, description="tree OID of the shadow after a fix gate, when it changed files")
+    notes: tuple[str, ...] = ()
+
+
+class CandidateInfo(Rec):
+    source: str = Field(description="staged | worktree | rev | merge")
+    tree: str
+    base: str | None
+    commit: str | None = Field(default=None, description="the shadow commit of the candidate tree")
+
+
+class Environment(Rec):
+    python: str
+    platform: str
+    gatekit: str
+    fingerprint: str
+
+
+class RunResult(Rec):
+    schema_version: int = RESULT_SCHEMA_VERSION
+    run_id: str
+    plan_id: str
+    policies: tuple[PolicyRef, ...]
+    context: PlanContext
+    candidate: CandidateInfo | None = None
+    verdict: Verdict
+    exit_code: int
+    gates: tuple[GateResult, ...]
+    environment: Environment
+    started_at: str = Field(description="UTC ISO-8601 time the run started")
+    duration: float
+    chain: str | None = None
+    checkpoint: str | None = None
+
+
+def verdict_for(gates: tuple[GateResult, ...] | list[GateResult], interrupted: bool = False) -> Verdict:
+    """Passes only when every required gate passed, was cached or was approved."""
+    if interrupted:
+        return Verdict.INTERRUPTED
+    required = [g for g in gates if g.required and g.outcome is not Outcome.SKIPPED]
+    if any(g.outcome not in GOOD_OUTCOMES and g.outcome is not Outcome.MANUAL_PENDING for g in required):
+        return Verdict.FAILED
+    if any(g.outcome is Outcome.MANUAL_PENDING for g in required):
+        return Verdict.MANUAL_REQUIRED
+    return Verdict.PASSED
+
+
+def exit_code_for(verdict: Verdict) -> int:
+    from gatekit.errors import ExitCode
+
+    return {
+        Verdict.PASSED: ExitCode.PASS,
+        Verdict.FAILED: ExitCode.GATE_FAILED,
+        Verdict.MANUAL_REQUIRED: ExitCode.MANUAL_REQUIRED,
+        Verdict.INTERRUPTED: ExitCode.INTERRUPTED,
+    }[verdict].value
