@@ -1,0 +1,325 @@
+"""The result cache: a gate that already passed on the same inputs is not run again.
+
+Key (:func:`cache_key`) = sha256 of the canonical JSON of
+  * the gate's resolved definition, minus ``decision``, ``reason`` and
+    ``description`` (they do not change what the gate does);
+  * its inputs in the candidate tree: the whole tree OID when the gate has no
+    ``paths``; else the sorted (path, mode, OID) of the tree entries its
+    ``paths`` globs match (a matched directory counts by its subtree OID).
+    A ``nox:`` gate also depends on ``noxfile.py``; a ``secrets`` gate on its
+    baseline file;
+  * for built-in gates, the same inputs in the base tree: they examine only
+    what changed against the base, so another base is another question;
+  * the environment fingerprint (:func:`environment_fingerprint`: python,
+    platform, gatekit and its tools' versions).
+
+Lookup: the result notes (``refs/notes/gatekit`` and fetched
+``refs/notes/remotes/*/gatekit``) hold one RunResult per line; a gate record
+with this ``cache_key`` and outcome ``passed`` (not flaky) or ``cached`` is a
+hit, and names the checkpoint it came from. Failures are never hits.
+
+Index: reading every note on every check would be slow, so
+``<common dir>/gatekit/cache/index.json`` maps note blobs to their passing
+keys, with the notes tips it was built from. When a tip moves, only note blobs
+not seen before are read; blobs gone from the notes are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatekit import __version__, canonical
+from gatekit.globs import compile_glob, matches
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from gatekit.plan.model import PlannedGate
+    from gatekit.results import GateResult
+
+CACHE_FORMAT = 1
+NOTES_REF = "refs/notes/gatekit"
+INDEX_VERSION = 1
+_TOOLS = ("pygit2", "detect-secrets", "junitparser", "PyYAML", "nox")
+_GLOB_CHARS = set("*?[")
+
+
+# --- the key -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def environment_info() -> dict[str, str]:
+    from importlib import metadata
+
+    info = {
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "implementation": sys.implementation.name,
+        "platform": sys.platform,
+        "machine": platform.machine(),
+        "gatekit": __version__,
+    }
+    for tool in _TOOLS:
+        try:
+            info[tool] = metadata.version(tool)
+        except metadata.PackageNotFoundError:
+            info[tool] = "absent"
+    return info
+
+
+@functools.lru_cache(maxsize=1)
+def environment_fingerprint() -> str:
+    """sha256 of what the host contributes to a gate's outcome."""
+    return canonical.digest(environment_info())
+
+
+def gate_definition(gate: PlannedGate) -> dict[str, Any]:
+    return gate.model_dump(mode="json", exclude={"decision", "reason", "description"})
+
+
+def _literal_prefix(pattern: str) -> str | None:
+    """The directory a pattern is confined to ('' = the root); None: matches at any depth."""
+    body = pattern.rstrip("/")
+    segments = body.split("/")
+    if len(segments) == 1 and segments[0] != "**":
+        return None
+    literal: list[str] = []
+    for seg in segments[:-1]:
+        if _GLOB_CHARS & set(seg):
+            break
+        literal.append(seg)
+    return "/".join(literal)
+
+
+def _worth_descending(directory: str, prefixes: Sequence[str | None]) -> bool:
+    for prefix in prefixes:
+        if prefix is None or prefix == "" or prefix == directory:
+            return True
+        if prefix.startswith(directory + "/") or directory.startswith(prefix + "/"):
+            return True
+    return False
+
+
+def input_entries(
+    repo: pygit2.Repository, tree_hex: str, patterns: Sequence[str]
+) -> list[tuple[str, int, str]]:
+    """Sorted (path, mode, OID) of the entries of a tree matching ``patterns``."""
+    import pygit2
+
+    for p in patterns:
+        compile_glob(p)  # a bad pattern fails here, not silently as "no input"
+    prefixes = [_literal_prefix(p) for p in patterns]
+    out: list[tuple[str, int, str]] = []
+    stack: list[tuple[str, pygit2.Tree]] = [("", repo[tree_hex].peel(pygit2.Tree))]
+    while stack:
+        prefix, tree = stack.pop()
+        for entry in tree:
+            path = prefix + (entry.name or "")
+            if any(matches(path, p) for p in patterns):
+                out.append((path, int(entry.filemode), str(entry.id)))
+            elif entry.type_str == "tree" and _worth_descending(path, prefixes):
+                stack.append((path + "/", repo[entry.id].peel(pygit2.Tree)))
+    return sorted(out)
+
+
+def _extra_inputs(gate: PlannedGate) -> list[str]:
+    extra: list[str] = []
+    if gate.runner == "nox":
+        extra.append("noxfile.py")
+    if gate.builtin == "secrets":
+        baseline = gate.options.get("baseline", ".secrets.baseline")
+        if isinstance(baseline, str):
+            extra.append(baseline)
+    return extra
+
+
+def tree_inputs(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> Any:
+    """The part of a tree a gate depends on: its tree OID, or its matching entries."""
+    import pygit2
+
+    extra = _extra_inputs(gate)
+    if not gate.paths:
+        return str(repo[tree_hex].peel(pygit2.Tree).id)
+    patterns = list(gate.paths) + [e for e in extra if not any(matches(e, p) for p in gate.paths)]
+    return input_entries(repo, tree_hex, patterns)
+
+
+def cache_key(
+    gate: PlannedGate,
+    repo: pygit2.Repository,
+    tree_hex: str,
+    env_fingerprint: str,
+    *,
+    base: str | None = None,
+) -> str:
+    """sha256 hex identifying "this gate, these inputs, this environment"."""
+    body: dict[str, Any] = {
+        "format": CACHE_FORMAT,
+        "gate": gate_definition(gate),
+        "inputs": tree_inputs(repo, tree_hex, gate),
+        "env": env_fingerprint,
+    }
+    if gate.runner == "builtin":
+        body["base_inputs"] = tree_inputs(repo, base, gate) if base else None
+    return canonical.digest(body)
+
+
+# --- the lookup ----------------------------------------------------------------------
+
+
+def notes_refs(repo: pygit2.Repository) -> dict[str, str]:
+    """Tips of the local and fetched gatekit notes refs."""
+    tips: dict[str, str] = {}
+    for name in repo.references:
+        if name == NOTES_REF or (
+            name.startswith("refs/notes/remotes/") and name.endswith("/gatekit")
+        ):
+            try:
+                tips[name] = str(repo.references[name].resolve().target)
+            except (KeyError, ValueError):
+                continue
+    return dict(sorted(tips.items()))
+
+
+def passing_keys(note_text: str, annotated: str) -> list[list[str]]:
+    """[key, checkpoint] of every gate that passed (or was cached) in a note's records."""
+    out: list[list[str]] = []
+    for line in note_text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        checkpoint = record.get("checkpoint") or annotated
+        for gate in record.get("gates") or ():
+            if not isinstance(gate, dict):
+                continue
+            key = gate.get("cache_key")
+            if not isinstance(key, str) or not key:
+                continue
+            outcome = gate.get("outcome")
+            if outcome == "passed" and not gate.get("flaky"):
+                out.append([key, str(checkpoint)])
+            elif outcome == "cached" and isinstance(gate.get("cached_from"), str):
+                out.append([key, gate["cached_from"]])
+    return out
+
+
+def _iter_all_notes(repo: pygit2.Repository, refs: Sequence[str]) -> Iterator[tuple[str, str]]:
+    from gatekit.record.notes import iter_notes
+
+    for ref in refs:
+        for annotated, _path, blob in iter_notes(repo, ref):
+            yield annotated, blob
+
+
+class ResultCache:
+    """Keys of the gates of one candidate, and lookup of earlier passes."""
+
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        *,
+        tree: str,
+        base: str | None,
+        env_fingerprint: str | None = None,
+        index_dir: Path | None = None,
+    ) -> None:
+        from gatekit.git.repo import gatekit_dir
+
+        self.repo = repo
+        self.tree = tree
+        self.base = base
+        self.fingerprint = env_fingerprint or environment_fingerprint()
+        self.index_path = (index_dir or gatekit_dir(repo) / "cache") / "index.json"
+        self._keys: dict[str, str] = {}
+        self._hits: dict[str, str] | None = None
+
+    def key_for(self, gate: PlannedGate) -> str:
+        if gate.id not in self._keys:
+            self._keys[gate.id] = cache_key(
+                gate, self.repo, self.tree, self.fingerprint, base=self.base
+            )
+        return self._keys[gate.id]
+
+    def lookup(self, key: str) -> str | None:
+        """The checkpoint of an earlier pass with this key, or None."""
+        if self._hits is None:
+            self._hits = self._load()
+        return self._hits.get(key)
+
+    def _load(self) -> dict[str, str]:
+        tips = notes_refs(self.repo)
+        index = self._read_index()
+        if index.get("tips") != tips:
+            index = self._rebuild(tips, index.get("blobs", {}))
+        hits: dict[str, str] = {}
+        for pairs in index["blobs"].values():
+            for key, checkpoint in pairs:
+                hits.setdefault(key, checkpoint)
+        return hits
+
+    def _read_index(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.index_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+            return {}
+        if not isinstance(data.get("blobs"), dict):
+            return {}
+        return data
+
+    def _rebuild(self, tips: dict[str, str], old: dict[str, Any]) -> dict[str, Any]:
+        blobs: dict[str, Any] = {}
+        for annotated, blob in _iter_all_notes(self.repo, list(tips)):
+            slot = f"{annotated}:{blob}"
+            if slot in blobs:
+                continue
+            if slot in old:
+                blobs[slot] = old[slot]
+                continue
+            data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
+            blobs[slot] = passing_keys(data.decode("utf-8", "replace"), annotated)
+        index = {"version": INDEX_VERSION, "tips": tips, "blobs": blobs}
+        self._write_index(index)
+        return index
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        try:
+            self.index_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".index-", dir=self.index_path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(canonical.dumps(index))
+            os.replace(tmp, self.index_path)
+        except OSError:
+            pass  # the index only saves time; the notes are the truth
+
+
+def cache_hook(cache: ResultCache) -> Callable[[PlannedGate], GateResult | None]:
+    """A ``GateHooks.lookup_cache``: a ``cached`` GateResult for a hit, else None."""
+    from gatekit.results import GateResult, Outcome
+
+    def lookup(gate: PlannedGate) -> GateResult | None:
+        key = cache.key_for(gate)
+        checkpoint = cache.lookup(key)
+        if checkpoint is None:
+            return None
+        return GateResult(
+            id=gate.id,
+            outcome=Outcome.CACHED,
+            reason=f"passed on the same inputs at checkpoint {checkpoint[:12]}",
+            required=gate.required,
+            cache_key=key,
+            cached_from=checkpoint,
+        )
+
+    return lookup

@@ -1,0 +1,1 @@
+"""Reports gatekit reads or writes around gates: JUnit, KPI, SARIF, and log masking."""
