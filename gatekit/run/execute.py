@@ -1,0 +1,106 @@
+"""execute_plan: run a sealed GatePlan in a shadow worktree and return one
+GateResult per gate, in plan order.
+
+Ctrl-C (SIGINT) and SIGTERM stop everything cleanly: running process groups get
+SIGTERM, then SIGKILL after the grace period; gates still running end as
+``stopped`` and gates not started as ``stopped`` ("not started: interrupted").
+``execute_plan`` returns normally then; ``interrupted(results)`` tells the
+caller to exit with 130.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+
+from gatekit.errors import UsageError
+from gatekit.plan.model import GatePlan
+from gatekit.results import GateResult, Outcome
+from gatekit.run.gate import GateRunner
+from gatekit.run.options import GateHooks, RunOptions, ShadowLike
+from gatekit.run.output import Reporter
+from gatekit.run.proc import ProcessRegistry
+from gatekit.run.scheduler import Scheduler, Selection, default_jobs
+from gatekit.run.status import RunStatus
+
+__all__ = ["GateHooks", "RunOptions", "ShadowLike", "execute_plan", "interrupted"]
+
+
+def execute_plan(
+    plan: GatePlan,
+    shadow: ShadowLike,
+    run_dir: Path,
+    options: RunOptions,
+    reporter: Reporter,
+    hooks: GateHooks | None = None,
+) -> list[GateResult]:
+    """Run every gate of ``plan`` in ``shadow``; the run directory gets status, logs, reports."""
+    _check_ids(plan, options.only, "--gate")
+    _check_ids(plan, options.skip, "--skip")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    options.env_cache_dir.mkdir(parents=True, exist_ok=True)
+    environ = dict(os.environ if options.environ is None else options.environ)
+    status = RunStatus(run_dir)
+    registry = ProcessRegistry()
+    runner = GateRunner(
+        shadow, run_dir, options, reporter, hooks or GateHooks(), status, registry, environ
+    )
+    order = [*plan.order, *(g.id for g in plan.gates if g.id not in plan.order)]
+    try:
+        for gid in order:
+            runner.phase(gid, "queued")
+        selection = Selection(
+            jobs=default_jobs(options.jobs if options.jobs is not None else plan.jobs),
+            fail_fast=options.fail_fast,
+            only=options.only,
+            skip=options.skip,
+        )
+        scheduler = Scheduler(plan, selection, runner.run, registry, runner.decided)
+        with _sigterm_interrupts():
+            results = scheduler.run()
+    finally:
+        status.close()
+    ordered = [results[gid] for gid in order]
+    reporter.final(ordered)
+    return ordered
+
+
+def interrupted(results: Sequence[GateResult]) -> bool:
+    """Whether the run was stopped (Ctrl-C / SIGTERM): the caller exits with 130."""
+    return any(r.outcome is Outcome.STOPPED for r in results)
+
+
+def _check_ids(plan: GatePlan, ids: tuple[str, ...], flag: str) -> None:
+    known = [g.id for g in plan.gates]
+    for gid in ids:
+        if gid not in known:
+            close = difflib.get_close_matches(gid, known, n=1)
+            tip = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"gates in the plan: {', '.join(known) or 'none'}"
+            )
+            raise UsageError(f"{flag} {gid}: no such gate in the plan", tip=tip)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """In the main thread, SIGTERM stops the run like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

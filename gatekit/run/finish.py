@@ -1,0 +1,68 @@
+"""After a gate ran: the tree a fix gate left in the shadow, and the runbook's next action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatekit.plan.model import PlannedGate
+from gatekit.results import GateResult
+from gatekit.run import noxenv
+from gatekit.run.options import ShadowLike
+
+FIX_REASON = "made fixes: apply with gatekit check --apply-fixes"
+
+
+def next_action(
+    gate: PlannedGate,
+    result: GateResult,
+    cls: str | None,
+    command: str | None,
+    shadow: Path,
+    cache: Path,
+) -> str:
+    rerun = f"gatekit check --gate {gate.id}"
+    if result.fix_tree:
+        return f"The gate rewrote files. Apply its fixes with `gatekit check --apply-fixes`, then re-run `{rerun}`."
+    if cls == "environment":
+        key = noxenv.spec_for(gate)
+        where = f" ({cache / key.key})" if key else ""
+        return (
+            f"Creating the gate's environment failed{where}: check `deps` and `python` of gate "
+            f"`{gate.id}` and access to the package index, then re-run `{rerun}`."
+        )
+    if cls == "timeout":
+        return (
+            f"The gate ran longer than its timeout ({gate.timeout:g}s). Look for a hang in the output "
+            f"below, or raise `timeout:` of gate `{gate.id}` in validation.yaml."
+        )
+    if cls == "transient":
+        return (
+            f"A transient failure persisted after {len(result.attempts)} attempt(s). Check the service "
+            f"or network it depends on and re-run `{rerun}`; raise `retries.transient` if this is expected."
+        )
+    if command:
+        return (
+            f"Reproduce it in the shadow worktree: `cd {shadow} && {command}`. Fix the cause in your "
+            f"change, then re-run `{rerun}`."
+        )
+    return f"Read the log below, fix the cause, then re-run `{rerun}`."
+
+
+def shadow_tree(shadow: ShadowLike) -> tuple[str | None, str | None]:
+    """(tree of the shadow's files, the candidate tree), without writing any index file."""
+    import pygit2
+
+    try:
+        handle = pygit2.Repository(str(shadow.path))
+    except pygit2.GitError:
+        return None, None
+    index = handle.index  # in memory: add_all + write_tree, never index.write()
+    index.add_all()
+    tree = str(index.write_tree())
+    commit = getattr(shadow, "commit", None)
+    try:
+        base_commit = handle[commit] if commit else handle.head.peel(pygit2.Commit)
+        base = str(base_commit.peel(pygit2.Tree).id)
+    except (KeyError, pygit2.GitError, ValueError):
+        base = None
+    return tree, base

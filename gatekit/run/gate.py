@@ -1,0 +1,406 @@
+"""Run one gate: cache lookup, sandbox, environment, attempts with retries,
+JUnit/KPI collection, fix detection, runbook. Called from worker threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import time
+import traceback
+from pathlib import Path
+from typing import IO
+
+from gatekit.plan.model import PlannedGate
+from gatekit.results import GOOD_OUTCOMES, Finding, GateResult, Outcome
+from gatekit.run import noxenv, sandbox
+from gatekit.run.finish import FIX_REASON, next_action, shadow_tree
+from gatekit.run.options import GateHooks, RunOptions, ShadowLike
+from gatekit.run.output import Reporter
+from gatekit.run.proc import ProcessRegistry, ProcResult, run_process
+from gatekit.run.retry import AttemptReport, RetrySummary, TransientMatcher, judge, run_attempts
+from gatekit.run.status import RunStatus
+
+FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
+
+
+class GateRunner:
+    """Shared by all gates of one run."""
+
+    def __init__(
+        self,
+        shadow: ShadowLike,
+        run_dir: Path,
+        options: RunOptions,
+        reporter: Reporter,
+        hooks: GateHooks,
+        status: RunStatus,
+        registry: ProcessRegistry,
+        environ: dict[str, str],
+    ) -> None:
+        self.shadow = shadow
+        self.run_dir = run_dir
+        self.options = options
+        self.reporter = reporter
+        self.hooks = hooks
+        self.status = status
+        self.registry = registry
+        self.environ = environ
+        self._last: dict[str, AttemptReport] = {}  # per gate id: its last attempt
+        self._findings: dict[str, tuple[Finding, ...]] = {}
+
+    # events ------------------------------------------------------------
+    def phase(self, gate_id: str, phase: str, **fields: object) -> None:
+        self.status.transition(gate_id, phase, **fields)
+        self.reporter.event(gate_id, phase)
+
+    def decided(self, result: GateResult) -> None:
+        """A result that needed no run (skipped, manual, not started)."""
+        self.status.transition(result.id, result.outcome.value, reason=result.reason)
+        self.reporter.event(result.id, result.outcome.value)
+
+    # one gate ----------------------------------------------------------
+    def run(self, gate: PlannedGate) -> GateResult:
+        start = time.monotonic()
+        log = self.status.open_log(gate.id)
+        try:
+            result = self._run(gate, log, start)
+        except Exception as exc:  # a gatekit bug: keep the evidence, never crash the run
+            log.write("gatekit crashed while running this gate:\n" + traceback.format_exc())
+            result = GateResult(
+                id=gate.id,
+                outcome=Outcome.CRASHED,
+                reason=f"gatekit crashed: {exc!r}",
+                required=gate.required,
+                duration=round(time.monotonic() - start, 3),
+                log=self.status.log_rel(gate.id),
+            )
+        finally:
+            log.close()
+        if result.outcome in FAILURES:
+            self._runbook(gate, result)
+        self.status.transition(gate.id, result.outcome.value, reason=result.reason, pid=None)
+        self.reporter.event(gate.id, result.outcome.value)
+        return result
+
+    def _run(self, gate: PlannedGate, log: IO[str], start: float) -> GateResult:
+        if gate.cache and self.hooks.lookup_cache is not None:
+            self.phase(gate.id, "cache")
+            cached = self.hooks.lookup_cache(gate)
+            if cached is not None:
+                return cached
+        box = sandbox.prepare(gate, self.shadow.path, self.run_dir, self.environ)
+        matcher = TransientMatcher(gate.retries.patterns)
+
+        def attempt(number: int) -> AttemptReport:
+            log.write(f"=== gatekit: attempt {number} of gate {gate.id} ===\n")
+            log.flush()
+            matcher.reset()
+            report = self._attempt(gate, box, log, matcher, number)
+            self._last[gate.id] = report
+            return report
+
+        def on_retry(number: int, report: AttemptReport, delay: float) -> None:
+            msg = f"attempt {number} {report.outcome.value} ({report.failure_class}); retrying in {delay:.1f}s"
+            log.write(f"=== gatekit: {msg} ===\n")
+            log.flush()
+            self.phase(gate.id, "retry-wait", attempt=number, delay=round(delay, 2))
+            self.reporter.event(gate.id, "retry-wait", msg)
+
+        summary = run_attempts(gate.retries, attempt, self.registry.stopping.wait, on_retry)
+        result = self._result(gate, summary, box, start)
+        if result.outcome is not Outcome.STOPPED:
+            result = self._collect(gate, result)
+        if gate.fix and result.outcome is not Outcome.STOPPED:
+            result = self._fixes(gate, result)
+        return result.model_copy(update={"duration": round(time.monotonic() - start, 3)})
+
+    def _result(
+        self, gate: PlannedGate, summary: RetrySummary, box: sandbox.Sandbox, start: float
+    ) -> GateResult:
+        last = summary.last
+        outcome = Outcome.STOPPED if summary.stopped else last.outcome
+        reason = "stopped: interrupted" if summary.stopped else last.reason
+        if outcome is Outcome.PASSED and summary.flaky:
+            reason = f"passed after {len(summary.attempts) - 1} failed attempt(s): flaky"
+        return GateResult(
+            id=gate.id,
+            outcome=outcome,
+            reason=reason,
+            required=gate.required,
+            attempts=summary.attempts,
+            duration=round(time.monotonic() - start, 3),
+            log=self.status.log_rel(gate.id),
+            flaky=summary.flaky,
+            network_isolated=None if gate.network else box.network_isolated,
+            notes=tuple(dict.fromkeys((*box.notes, *last.notes))),
+        )
+
+    # attempts ----------------------------------------------------------
+    def _attempt(
+        self,
+        gate: PlannedGate,
+        box: sandbox.Sandbox,
+        log: IO[str],
+        matcher: TransientMatcher,
+        number: int,
+    ) -> AttemptReport:
+        if gate.runner == "builtin":
+            self.phase(gate.id, "running", attempt=number)
+            return self._builtin(gate, log)
+        if gate.runner == "nox":
+            return self._nox(gate, box, log, matcher, number)
+        if gate.runner == "session" and gate.session is not None:
+            return self._session(gate, box, log, matcher, number)
+        return AttemptReport(
+            Outcome.ERROR,
+            0.0,
+            failure_class="deterministic",
+            reason=f"gate runner {gate.runner!r} cannot run",
+        )
+
+    def _builtin(self, gate: PlannedGate, log: IO[str]) -> AttemptReport:
+        t0 = time.monotonic()
+        if self.hooks.run_builtin is None:
+            return AttemptReport(
+                Outcome.ERROR,
+                0.0,
+                failure_class="deterministic",
+                reason=f"no runner for builtin {gate.builtin!r}",
+            )
+        try:
+            passed, findings, text = self.hooks.run_builtin(gate, self.shadow.path)
+        except Exception as exc:
+            log.write(traceback.format_exc())
+            return AttemptReport(
+                Outcome.ERROR,
+                time.monotonic() - t0,
+                failure_class="deterministic",
+                reason=f"builtin {gate.builtin} failed: {exc}",
+            )
+        for line in text.splitlines():
+            log.write(line + "\n")
+            self._line(gate.id, "running", line, None)
+        log.flush()
+        self._findings[gate.id] = tuple(findings)
+        took = time.monotonic() - t0
+        if passed:
+            return AttemptReport(Outcome.PASSED, took, exit_code=0)
+        n = len(findings)
+        return AttemptReport(
+            Outcome.FAILED,
+            took,
+            exit_code=1,
+            failure_class="deterministic",
+            reason=f"builtin {gate.builtin}: {n} finding(s)",
+        )
+
+    def _session(
+        self,
+        gate: PlannedGate,
+        box: sandbox.Sandbox,
+        log: IO[str],
+        matcher: TransientMatcher,
+        number: int,
+    ) -> AttemptReport:
+        assert gate.session is not None
+        t0 = time.monotonic()
+        spec = noxenv.spec_for(gate)
+        if spec is not None:
+            cache = self.options.env_cache_dir
+            ready = noxenv.ready_env(cache, spec.key)
+            if ready is None:
+                self.phase(gate.id, "environment", attempt=number, env=spec.key)
+                try:
+                    ready = self._create_env(gate, spec, box, log)
+                except noxenv.EnvironmentFailure as exc:
+                    return AttemptReport(
+                        Outcome.ERROR,
+                        time.monotonic() - t0,
+                        exit_code=exc.exit_code,
+                        failure_class="environment",
+                        reason=exc.message,
+                        command=exc.command,
+                    )
+                except noxenv.LockStopped:
+                    return AttemptReport(
+                        Outcome.STOPPED,
+                        time.monotonic() - t0,
+                        failure_class="interrupted",
+                        reason="stopped: interrupted",
+                    )
+            box = box.with_path_first(ready.bin_dir, ready.venv)
+        self.phase(gate.id, "running", attempt=number)
+        deadline = time.monotonic() + gate.timeout
+        code: int | None = 0
+        for command in gate.session.run:
+            try:
+                argv = shlex.split(command)
+            except ValueError as exc:
+                return AttemptReport(
+                    Outcome.ERROR,
+                    time.monotonic() - t0,
+                    failure_class="deterministic",
+                    reason=f"cannot split command {command!r}: {exc}",
+                    command=command,
+                )
+            if not argv:
+                continue
+            log.write(f"$ {command}\n")
+            log.flush()
+            res = self._proc(gate, box.wrap(argv), box, log, matcher, deadline - time.monotonic())
+            report = judge(gate.retries, gate.timeout, res, command, matcher, time.monotonic() - t0)
+            if report is not None:
+                return report
+            code = res.exit_code
+        return AttemptReport(Outcome.PASSED, time.monotonic() - t0, exit_code=code)
+
+    def _nox(
+        self,
+        gate: PlannedGate,
+        box: sandbox.Sandbox,
+        log: IO[str],
+        matcher: TransientMatcher,
+        number: int,
+    ) -> AttemptReport:
+        t0 = time.monotonic()
+        argv, lock = noxenv.repo_nox_command(gate, self.shadow.path, self.options.env_cache_dir)
+        command = shlex.join(["nox", *argv[3:]])
+        if not (self.shadow.path / "noxfile.py").is_file():
+            return AttemptReport(
+                Outcome.ERROR,
+                0.0,
+                failure_class="deterministic",
+                reason="nox gate but the candidate has no noxfile.py",
+                command=command,
+            )
+        env_box = sandbox.Sandbox(
+            sandbox.installer_env(box.env, self.environ),
+            box.cwd,
+            box.home,
+            box.tmp,
+            box.isolate_network,
+            box.notes,
+        )
+        try:
+            with noxenv.file_lock(lock, self.registry.stopping):
+                self.phase(gate.id, "running", attempt=number)
+                log.write(f"$ {command}\n")
+                log.flush()
+                res = self._proc(gate, env_box.wrap(argv), env_box, log, matcher, gate.timeout)
+        except noxenv.LockStopped:
+            return AttemptReport(
+                Outcome.STOPPED,
+                time.monotonic() - t0,
+                failure_class="interrupted",
+                reason="stopped: interrupted",
+            )
+        # Reasons go into records: name the session, not the machine's paths.
+        shown = f"nox -s {gate.nox}"
+        report = judge(gate.retries, gate.timeout, res, shown, matcher, time.monotonic() - t0)
+        if report is None:
+            return AttemptReport(
+                Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=command
+            )
+        return dataclasses.replace(report, command=command)
+
+    def _create_env(
+        self, gate: PlannedGate, spec: noxenv.EnvSpec, box: sandbox.Sandbox, log: IO[str]
+    ) -> noxenv.ReadyEnv:
+        return noxenv.create_env(
+            spec,
+            self.options.env_cache_dir,
+            sandbox.installer_env(box.env, self.environ),
+            timeout=self.options.env_timeout,
+            grace=self.options.grace,
+            log=log,
+            on_line=lambda line: self._line(gate.id, "environment", line, None),
+            registry=self.registry,
+            on_start=lambda pid: self.status.set_pid(gate.id, pid),
+        )
+
+    def _proc(
+        self,
+        gate: PlannedGate,
+        argv: list[str],
+        box: sandbox.Sandbox,
+        log: IO[str],
+        matcher: TransientMatcher,
+        timeout: float,
+    ) -> ProcResult:
+        return run_process(
+            argv,
+            cwd=box.cwd,
+            env=box.env,
+            timeout=max(timeout, 0.0),
+            grace=self.options.grace,
+            log=log,
+            on_line=lambda line: self._line(gate.id, "running", line, matcher),
+            registry=self.registry,
+            on_start=lambda pid: self.status.set_pid(gate.id, pid),
+        )
+
+    def _line(self, gate_id: str, phase: str, line: str, matcher: TransientMatcher | None) -> None:
+        self.status.line(gate_id, line)
+        self.reporter.event(gate_id, phase, line)
+        if matcher is not None:
+            matcher.feed(line)
+
+    # after the attempts --------------------------------------------------
+    def _collect(self, gate: PlannedGate, result: GateResult) -> GateResult:
+        findings = self._findings.get(gate.id, ())
+        if findings:
+            result = result.model_copy(update={"findings": findings})
+        if self.hooks.collect is None or (not gate.junit and gate.kpi is None):
+            return result
+        self.phase(gate.id, "collecting")
+        try:
+            junit, kpi = self.hooks.collect(gate, self.shadow.path)
+        except Exception as exc:
+            return result.model_copy(
+                update={"outcome": Outcome.ERROR, "reason": f"collecting JUnit/KPI failed: {exc}"}
+            )
+        update: dict[str, object] = {"junit": junit, "kpi": tuple(kpi)}
+        if result.outcome is Outcome.PASSED:
+            bad_kpi = [k for k in kpi if not k.passed]
+            if bad_kpi:
+                update.update(
+                    outcome=Outcome.FAILED, reason="KPI: " + "; ".join(k.reason for k in bad_kpi)
+                )
+            elif junit is not None and (junit.failures or junit.errors):
+                update.update(
+                    outcome=Outcome.FAILED,
+                    reason=f"JUnit: {junit.failures} failure(s), {junit.errors} error(s)",
+                )
+        return result.model_copy(update=update)
+
+    def _fixes(self, gate: PlannedGate, result: GateResult) -> GateResult:
+        try:
+            tree, base = shadow_tree(self.shadow)
+        finally:
+            self.shadow.reset()
+        if tree is None or tree == base:
+            return result
+        update: dict[str, object] = {"fix_tree": tree}
+        if result.outcome in GOOD_OUTCOMES:
+            update.update(outcome=Outcome.FAILED, reason=FIX_REASON)
+        else:
+            update["reason"] = f"{result.reason}; {FIX_REASON}"
+        return result.model_copy(update=update)
+
+    def _runbook(self, gate: PlannedGate, result: GateResult) -> None:
+        report = self._last.get(gate.id)
+        cls = report.failure_class if report else None
+        command = report.command if report else None
+        self.status.write_runbook(
+            gate.id,
+            phase="environment" if cls == "environment" else "running",
+            outcome=result.outcome.value,
+            reason=result.reason,
+            exit_code=report.exit_code if report else None,
+            failure_class=cls,
+            command=command,
+            attempts=len(result.attempts),
+            next_action=next_action(
+                gate, result, cls, command, self.shadow.path, self.options.env_cache_dir
+            ),
+        )

@@ -1,0 +1,54 @@
+"""What the caller hands the runner: options, hooks into other areas, the shadow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from gatekit.plan.model import PlannedGate
+from gatekit.results import Finding, GateResult, JUnitSummary, KpiResult
+from gatekit.run.noxenv import default_cache_dir
+
+
+class ShadowLike(Protocol):
+    """A worktree holding the candidate tree (area A's Shadow fits)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int | None = None  # None: os.cpu_count()
+    fail_fast: bool = False
+    only: tuple[str, ...] = ()  # --gate (their needs run too)
+    skip: tuple[str, ...] = ()  # --skip
+    env_cache_dir: Path = field(default_factory=default_cache_dir)
+    grace: float = 5.0  # SIGTERM -> SIGKILL
+    env_timeout: float = 900.0  # creating one environment
+    environ: Mapping[str, str] | None = None  # the caller's environment; None: os.environ
+
+
+# run_builtin(gate, shadow_path) -> (passed, findings, log_text)
+BuiltinFn = Callable[[PlannedGate, Path], tuple[bool, Sequence[Finding], str]]
+# lookup_cache(gate) -> a cached GateResult, or None to run the gate
+CacheFn = Callable[[PlannedGate], GateResult | None]
+# collect(gate, shadow_path) -> (JUnit summary or None, KPI results)
+CollectFn = Callable[[PlannedGate, Path], tuple[JUnitSummary | None, Sequence[KpiResult]]]
+
+
+@dataclass(frozen=True)
+class GateHooks:
+    """Plug-ins from other areas; each is optional.
+
+    Without ``run_builtin`` a builtin gate ends in ``error``; without
+    ``lookup_cache`` nothing is cached; without ``collect`` no JUnit/KPI.
+    """
+
+    run_builtin: BuiltinFn | None = None
+    lookup_cache: CacheFn | None = None
+    collect: CollectFn | None = None

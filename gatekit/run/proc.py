@@ -1,0 +1,279 @@
+"""The one subprocess entry point of the runner.
+
+Every command a gate runs starts here, in its own process group (a new
+session), with its output merged and streamed line by line to a log file and a
+callback. On timeout, or when the run is stopped (Ctrl-C), the whole group gets
+SIGTERM, then SIGKILL after a grace period: grandchildren included, also ones
+that ignore SIGTERM. A group is also swept when its leader exits, so a command
+that leaves background children behind leaves nothing running.
+
+A grandchild that calls ``setsid()`` itself leaves the group and escapes this
+sweep: a known limit of process groups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+LineCallback = Callable[[str], None]
+
+_CHUNK = 65536
+_MAX_LINE = 65536
+_POLL = 0.1
+# After the leader exits, how long background children holding the output pipe
+# may keep writing before the group is swept.
+_DRAIN = 0.5
+
+
+@dataclass(frozen=True)
+class ProcResult:
+    """How a command ended."""
+
+    exit_code: int | None  # None: it never started (see ``error``)
+    timed_out: bool
+    stopped: bool  # ended because the run was stopped (Ctrl-C)
+    duration: float
+    pid: int | None
+    error: str | None = None  # OSError text when the command could not start
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.stopped
+
+
+class ProcessRegistry:
+    """The process groups running now; ``stop()`` ends them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: dict[int, subprocess.Popen[bytes]] = {}
+        self.stopping = threading.Event()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._groups[proc.pid] = proc
+
+    def remove(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._groups.pop(proc.pid, None)
+
+    def pgids(self) -> list[int]:
+        with self._lock:
+            return list(self._groups)
+
+    def stop(self) -> None:
+        """Ask every running command to stop; their runners do TERM, grace, KILL."""
+        self.stopping.set()
+
+    def kill_now(self) -> None:
+        """SIGKILL every group at once (a second Ctrl-C)."""
+        self.stopping.set()
+        for pgid in self.pgids():
+            _signal_group(pgid, signal.SIGKILL)
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None,
+    grace: float = 5.0,
+    log: IO[str] | None = None,
+    on_line: LineCallback | None = None,
+    registry: ProcessRegistry | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> ProcResult:
+    """Run ``argv`` in its own process group and wait for the whole group to end."""
+    start = time.monotonic()
+    if registry is not None and registry.stopping.is_set():
+        return ProcResult(None, False, True, 0.0, None)
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        return ProcResult(None, False, False, time.monotonic() - start, None, error=str(exc))
+    if registry is not None:
+        registry.add(proc)
+    try:
+        if on_start is not None:
+            on_start(proc.pid)
+        timed_out, stopped = _pump(proc, start, timeout, grace, log, on_line, registry)
+    finally:
+        if registry is not None:
+            registry.remove(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    code = proc.wait()
+    return ProcResult(code, timed_out, stopped, time.monotonic() - start, proc.pid)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    start: float,
+    timeout: float | None,
+    grace: float,
+    log: IO[str] | None,
+    on_line: LineCallback | None,
+    registry: ProcessRegistry | None,
+) -> tuple[bool, bool]:
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    lines = _LineSplitter(log, on_line)
+    deadline = None if timeout is None else start + timeout
+    timed_out = stopped = False
+    eof = False
+    leader_exit: float | None = None
+    try:
+        while True:
+            if not eof:
+                ready, _, _ = select.select([fd], [], [], _POLL)
+                if ready:
+                    data = os.read(fd, _CHUNK)
+                    if data:
+                        lines.feed(data)
+                    else:
+                        eof = True
+            elif proc.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=_POLL)
+            now = time.monotonic()
+            if leader_exit is None and proc.poll() is not None:
+                leader_exit = now
+            if eof and leader_exit is not None:
+                break
+            if leader_exit is not None and now - leader_exit > _DRAIN:
+                # The leader is gone; children left behind still hold the pipe.
+                terminate_group(proc.pid, grace)
+                _drain(fd, lines)
+                break
+            if deadline is not None and now >= deadline:
+                timed_out = True
+                terminate_group(proc.pid, grace)
+                _drain(fd, lines)
+                break
+            if registry is not None and registry.stopping.is_set():
+                stopped = True
+                terminate_group(proc.pid, grace)
+                _drain(fd, lines)
+                break
+    finally:
+        lines.close()
+    # A clean exit may still leave members of the group behind (closed stdout).
+    if group_alive(proc.pid):
+        terminate_group(proc.pid, grace)
+    return timed_out, stopped
+
+
+def _drain(fd: int, lines: _LineSplitter) -> None:
+    """Read what is left in the pipe without blocking."""
+    with contextlib.suppress(OSError):
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, _CHUNK)
+            if not data:
+                break
+            lines.feed(data)
+
+
+class _LineSplitter:
+    def __init__(self, log: IO[str] | None, on_line: LineCallback | None) -> None:
+        self._buf = b""
+        self._log = log
+        self._on_line = on_line
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl < 0:
+                if len(self._buf) >= _MAX_LINE:
+                    self._emit(self._buf[:_MAX_LINE])
+                    self._buf = self._buf[_MAX_LINE:]
+                    continue
+                return
+            self._emit(self._buf[:nl])
+            self._buf = self._buf[nl + 1 :]
+
+    def close(self) -> None:
+        if self._buf:
+            self._emit(self._buf)
+            self._buf = b""
+
+    def _emit(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r")
+        if self._log is not None:
+            self._log.write(line + "\n")
+            self._log.flush()
+        if self._on_line is not None:
+            self._on_line(line)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a live (non-zombie) process is still in group ``pgid``.
+
+    Zombies do not count: an init that never reaps orphans (some containers)
+    would otherwise keep a dead group "alive" for ever.
+    """
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    proc_dir = Path("/proc")
+    if not (proc_dir / "self" / "stat").exists():
+        return True
+    with os.scandir(proc_dir) as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if len(fields) >= 3 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+                return True
+    return False
+
+
+def terminate_group(pgid: int, grace: float) -> None:
+    """SIGTERM the group, wait up to ``grace`` seconds, then SIGKILL what is left."""
+    if not _signal_group(pgid, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not group_alive(pgid):
+            return
+        time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and group_alive(pgid):
+        time.sleep(0.02)

@@ -1,0 +1,211 @@
+"""The run directory: what an operator reads while and after gates run.
+
+    status/<gate>.json   phase, attempt, pid, started, updated, heartbeat, log, last lines
+    events.jsonl         one JSON line per transition
+    logs/<gate>.log      the gate's full output (every attempt)
+    logs/all.log         every gate's output, lines prefixed ``[gate] ``
+    reports/<gate>.md    a runbook on every failure
+
+Status files are rewritten atomically; a heartbeat thread refreshes the status
+of running gates every ``HEARTBEAT`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+HEARTBEAT = 2.0
+LAST_LINES = 20
+RUNBOOK_LINES = 200
+ACTIVE_PHASES = frozenset({"cache", "environment", "running", "retry-wait", "collecting"})
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _GateState:
+    phase: str = "queued"
+    attempt: int = 0
+    pid: int | None = None
+    started: str | None = None
+    updated: str = field(default_factory=now_iso)
+    last: deque[str] = field(default_factory=lambda: deque(maxlen=LAST_LINES))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RunStatus:
+    """Writes the run directory; safe to call from worker threads."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        for sub in ("status", "logs", "reports"):
+            (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._gates: dict[str, _GateState] = {}
+        self._events = (run_dir / "events.jsonl").open("a", encoding="utf-8")
+        self._all = (run_dir / "logs" / "all.log").open("a", encoding="utf-8")
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, name="gatekit-heartbeat", daemon=True)
+        self._beat.start()
+
+    # paths -------------------------------------------------------------
+    @staticmethod
+    def log_rel(gate_id: str) -> str:
+        return f"logs/{gate_id}.log"
+
+    def log_path(self, gate_id: str) -> Path:
+        return self.run_dir / self.log_rel(gate_id)
+
+    def open_log(self, gate_id: str) -> IO[str]:
+        return self.log_path(gate_id).open("a", encoding="utf-8")
+
+    # transitions -------------------------------------------------------
+    def transition(self, gate_id: str, phase: str, **fields: Any) -> None:
+        with self._lock:
+            st = self._gates.setdefault(gate_id, _GateState())
+            st.phase = phase
+            st.updated = now_iso()
+            if phase in ACTIVE_PHASES and st.started is None:
+                st.started = st.updated
+            if "attempt" in fields:
+                st.attempt = int(fields["attempt"])
+            if "pid" in fields:
+                st.pid = fields["pid"]
+            st.extra.update({k: v for k, v in fields.items() if k not in ("attempt", "pid")})
+            record = {"time": st.updated, "gate": gate_id, "phase": phase, **fields}
+            self._events.write(json.dumps(record, sort_keys=True) + "\n")
+            self._events.flush()
+            self._write_status(gate_id, st)
+
+    def set_pid(self, gate_id: str, pid: int | None) -> None:
+        with self._lock:
+            st = self._gates.setdefault(gate_id, _GateState())
+            st.pid = pid
+            st.updated = now_iso()
+            self._write_status(gate_id, st)
+
+    def line(self, gate_id: str, text: str) -> None:
+        with self._lock:
+            st = self._gates.setdefault(gate_id, _GateState())
+            st.last.append(text)
+            self._all.write(f"[{gate_id}] {text}\n")
+            self._all.flush()
+
+    def last_line(self, gate_id: str) -> str | None:
+        with self._lock:
+            st = self._gates.get(gate_id)
+            return st.last[-1] if st and st.last else None
+
+    # runbook -----------------------------------------------------------
+    def write_runbook(
+        self,
+        gate_id: str,
+        *,
+        phase: str,
+        outcome: str,
+        reason: str,
+        exit_code: int | None,
+        failure_class: str | None,
+        command: str | None,
+        attempts: int,
+        next_action: str,
+    ) -> Path:
+        tail = _tail(self.log_path(gate_id), RUNBOOK_LINES)
+        lines = [
+            f"# Gate `{gate_id}`: {outcome}",
+            "",
+            f"- phase: {phase}",
+            f"- reason: {reason or '-'}",
+            f"- exit code: {exit_code if exit_code is not None else '-'}",
+            f"- failure class: {failure_class or '-'}",
+            f"- attempts: {attempts}",
+            f"- command: `{command}`" if command else "- command: -",
+            f"- full log: {self.log_rel(gate_id)}",
+            "",
+            "## Next action",
+            "",
+            next_action,
+            "",
+            f"## Last {RUNBOOK_LINES} lines of output",
+            "",
+            "```",
+            *tail,
+            "```",
+            "",
+        ]
+        path = self.run_dir / "reports" / f"{gate_id}.md"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    # lifecycle ---------------------------------------------------------
+    def close(self) -> None:
+        self._stop.set()
+        self._beat.join(timeout=5)
+        with self._lock:
+            self._events.close()
+            self._all.close()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT):
+            with self._lock:
+                for gate_id, st in self._gates.items():
+                    if st.phase in ACTIVE_PHASES:
+                        self._write_status(gate_id, st)
+
+    def _write_status(self, gate_id: str, st: _GateState) -> None:
+        doc = {
+            "gate": gate_id,
+            "phase": st.phase,
+            "attempt": st.attempt,
+            "pid": st.pid,
+            "started": st.started,
+            "updated": st.updated,
+            "heartbeat": now_iso(),
+            "log": self.log_rel(gate_id),
+            "last_lines": list(st.last),
+            **st.extra,
+        }
+        path = self.run_dir / "status" / f"{gate_id}.json"
+        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _tail(path: Path, count: int) -> list[str]:
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
+            return list(deque((ln.rstrip("\n") for ln in fh), maxlen=count))
+    except OSError:
+        return []
+
+
+def read_events(run_dir: Path) -> Iterable[dict[str, Any]]:
+    """The transitions recorded so far (for tools and tests)."""
+    path = run_dir / "events.jsonl"
+    if not path.exists():
+        return []
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            out.append(json.loads(raw))
+    return out
+
+
+def elapsed_since(start: float) -> float:
+    return round(time.monotonic() - start, 3)

@@ -1,0 +1,308 @@
+"""execute_plan end to end with real subprocesses: outcomes, sandbox, run directory."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from run_helpers import TmpShadow, events, gate, plan, py, run
+
+from gatekit.errors import UsageError
+from gatekit.results import Finding, GateResult, JUnitSummary, KpiResult, Outcome
+from gatekit.run.execute import GateHooks, interrupted
+from gatekit.run.sandbox import network_namespaces_available
+
+
+def test_passing_and_failing_gates_write_the_run_directory(tmp_path: Path) -> None:
+    p = plan(
+        gate("ok", py("print('hello from ok')")),
+        gate("bad", py("import sys; print('broken thing'); sys.exit(3)")),
+    )
+    stream = io.StringIO()
+    res, run_dir = run(p, tmp_path, stream=stream)
+    assert res["ok"].outcome is Outcome.PASSED
+    assert res["ok"].log == "logs/ok.log"
+    assert len(res["ok"].attempts) == 1
+    bad = res["bad"]
+    assert bad.outcome is Outcome.FAILED
+    assert bad.attempts[0].exit_code == 3
+    assert bad.attempts[0].failure_class == "deterministic"
+    assert "exited with 3" in bad.reason
+    assert "hello from ok" in (run_dir / "logs/ok.log").read_text()
+    assert "[bad] broken thing" in (run_dir / "logs/all.log").read_text()
+    st = json.loads((run_dir / "status/bad.json").read_text())
+    assert st["phase"] == "failed"
+    assert st["last_lines"] == ["broken thing"]
+    assert st["log"] == "logs/bad.log"
+    assert {"phase", "attempt", "pid", "started", "updated", "heartbeat"} <= st.keys()
+    phases = [(e["gate"], e["phase"]) for e in events(run_dir)]
+    assert ("ok", "running") in phases and ("ok", "passed") in phases
+    runbook = (run_dir / "reports/bad.md").read_text()
+    assert "exit code: 3" in runbook and "deterministic" in runbook
+    assert "sys.exit(3)" in runbook and "broken thing" in runbook and "Next action" in runbook
+    assert not (run_dir / "reports/ok.md").exists()
+    out = stream.getvalue()
+    assert "[ok] hello from ok" in out and "[bad] broken thing" in out
+    assert not interrupted(list(res.values()))
+
+
+def test_caller_secrets_and_git_vars_do_not_reach_gates(tmp_path: Path) -> None:
+    environ = {
+        **os.environ,
+        "GITHUB_TOKEN": "ghp_not_a_real_token",
+        "AWS_SECRET_ACCESS_KEY": "nope",
+        "GIT_DIR": "/elsewhere/.git",
+        "GIT_INDEX_FILE": "/elsewhere/index",
+        "NAMED_ONE": "visible",
+    }
+    dump = py("import json, os; print('ENV=' + json.dumps(dict(os.environ)))")
+    p = plan(
+        gate("plain", dump),
+        gate("named", dump, pass_env=("NAMED_ONE", "GIT_DIR"), env={"MINE": "1"}),
+    )
+    _, run_dir = run(p, tmp_path, environ=environ)
+
+    def env_of(gid: str) -> dict[str, str]:
+        line = next(
+            x
+            for x in (run_dir / f"logs/{gid}.log").read_text().splitlines()
+            if x.startswith("ENV=")
+        )
+        return dict(json.loads(line[4:]))
+
+    plain, named = env_of("plain"), env_of("named")
+    for e in (plain, named):
+        assert "GITHUB_TOKEN" not in e and "AWS_SECRET_ACCESS_KEY" not in e
+        assert "GIT_DIR" not in e and "GIT_INDEX_FILE" not in e
+        assert e["HOME"] != os.environ["HOME"]
+        assert Path(e["HOME"]).is_relative_to(run_dir)
+        assert Path(e["TMPDIR"]).is_relative_to(run_dir)
+    assert "NAMED_ONE" not in plain
+    assert named["NAMED_ONE"] == "visible" and named["MINE"] == "1"
+    assert plain["HOME"] != named["HOME"]
+    assert "ghp_not_a_real_token" not in (run_dir / "logs/all.log").read_text()
+
+
+def test_cwd_is_the_shadow(tmp_path: Path) -> None:
+    shadow = TmpShadow(tmp_path / "sh")
+    shadow.path.mkdir()
+    (shadow.path / "marker.txt").write_text("x")
+    res, _ = run(plan(gate("cwd", py("open('marker.txt')"))), tmp_path, shadow=shadow)
+    assert res["cwd"].outcome is Outcome.PASSED
+
+
+@pytest.mark.skipif(not network_namespaces_available(), reason="no user namespaces here")
+def test_network_false_runs_in_a_network_namespace(tmp_path: Path) -> None:
+    code = "print('IFACES=' + ','.join(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))"
+    res, run_dir = run(
+        plan(gate("offline", py(code), network=False), gate("online", py(code))), tmp_path
+    )
+    assert res["offline"].network_isolated is True
+    assert res["online"].network_isolated is None
+    text = (run_dir / "logs/offline.log").read_text()
+    assert "IFACES=lo\n" in text
+
+
+def test_needs_skip_dependants_with_the_reason(tmp_path: Path) -> None:
+    p = plan(
+        gate("a", py("raise SystemExit(1)")),
+        gate("b", py("pass"), needs=["a"]),
+        gate("c", py("pass"), needs=["b"]),
+        gate("d", py("pass")),
+        gate("e", py("pass"), needs=["d"]),
+    )
+    res, _ = run(p, tmp_path)
+    assert res["a"].outcome is Outcome.FAILED
+    assert (res["b"].outcome, res["b"].reason) == (Outcome.SKIPPED, "needs a which failed")
+    assert (res["c"].outcome, res["c"].reason) == (Outcome.SKIPPED, "needs b which was skipped")
+    assert res["e"].outcome is Outcome.PASSED
+
+
+def test_plan_decisions_and_selection(tmp_path: Path) -> None:
+    from gatekit.plan.model import Decision
+
+    p = plan(
+        gate("cond", py("pass"), decision=Decision.SKIP, reason="no changed path matches web/**"),
+        gate("review", decision=Decision.MANUAL, instructions="A maintainer reviews auth changes."),
+        gate("base", py("pass")),
+        gate("top", py("pass"), needs=["base"]),
+        gate("other", py("pass")),
+        gate("skipme", py("pass")),
+    )
+    res, _ = run(p, tmp_path, only=("top", "skipme", "cond"), skip=("skipme",))
+    assert (res["cond"].outcome, res["cond"].reason) == (
+        Outcome.SKIPPED,
+        "no changed path matches web/**",
+    )
+    assert res["review"].outcome is Outcome.SKIPPED  # not selected
+    assert res["base"].outcome is Outcome.PASSED  # needed by a selected gate
+    assert res["top"].outcome is Outcome.PASSED
+    assert (res["other"].outcome, res["other"].reason) == (Outcome.SKIPPED, "not selected (--gate)")
+    assert (res["skipme"].outcome, res["skipme"].reason) == (Outcome.SKIPPED, "skipped by --skip")
+    res2, _ = run(p, tmp_path / "2")
+    assert (res2["review"].outcome, res2["review"].reason) == (
+        Outcome.MANUAL_PENDING,
+        "A maintainer reviews auth changes.",
+    )
+    with pytest.raises(UsageError, match="--gate othr: no such gate") as exc:
+        run(p, tmp_path / "3", only=("othr",))
+    assert exc.value.tip == "did you mean 'other'?"
+
+
+def test_fail_fast_stops_scheduling(tmp_path: Path) -> None:
+    p = plan(gate("a", py("raise SystemExit(2)")), gate("b", py("pass")), gate("c", py("pass")))
+    res, _ = run(p, tmp_path, jobs=1, fail_fast=True)
+    assert res["a"].outcome is Outcome.FAILED
+    for gid in ("b", "c"):
+        assert (res[gid].outcome, res[gid].reason) == (Outcome.SKIPPED, "not started: --fail-fast")
+
+
+def _spans(log: Path) -> list[tuple[str, float, float]]:
+    return [
+        (x.split()[0], float(x.split()[1]), float(x.split()[2]))
+        for x in log.read_text().splitlines()
+    ]
+
+
+def _timed(name: str, log: Path, seconds: float = 0.4) -> str:
+    return py(
+        f"import time; s=time.time(); time.sleep({seconds}); open({str(log)!r}, 'a').write(f'{name} {{s}} {{time.time()}}\\n')"
+    )
+
+
+def _overlap(a: tuple[str, float, float], b: tuple[str, float, float]) -> bool:
+    return a[1] < b[2] and b[1] < a[2]
+
+
+def test_pool_limits_and_parallel_jobs(tmp_path: Path) -> None:
+    log = tmp_path / "spans.txt"
+    p = plan(
+        gate("db1", _timed("db1", log), pool="db"),
+        gate("db2", _timed("db2", log), pool="db"),
+        gate("free1", _timed("free1", log)),
+        gate("free2", _timed("free2", log)),
+    )
+    res, _ = run(p, tmp_path, jobs=4)
+    assert all(r.outcome is Outcome.PASSED for r in res.values())
+    spans = {s[0]: s for s in _spans(log)}
+    assert not _overlap(spans["db1"], spans["db2"])
+    assert _overlap(spans["free1"], spans["free2"])
+
+
+class GitShadow(TmpShadow):
+    def reset(self) -> None:
+        from conftest import git
+
+        super().reset()
+        git(self.path, "reset", "-q", "--hard")
+        git(self.path, "clean", "-qfdx")
+
+
+def test_shadow_tree_never_writes_the_index(tmp_path: Path) -> None:
+    from conftest import Repo, git
+
+    from gatekit.run.gate import shadow_tree
+
+    git(tmp_path, "init", "-q", "-b", "main")
+    repo = Repo(tmp_path)
+    repo.write("a.py", "x=1\n")
+    repo.write("b.py", "y=1\n")
+    repo.commit("c")
+    index_before = (tmp_path / ".git/index").read_bytes()
+    tree, base = shadow_tree(TmpShadow(tmp_path))
+    assert tree == base
+    repo.write("a.py", "x = 1\n")
+    (tmp_path / "b.py").unlink()
+    repo.write("c.py", "new\n")
+    tree, base = shadow_tree(TmpShadow(tmp_path))
+    assert tree != base
+    assert sorted(git(tmp_path, "ls-tree", "--name-only", str(tree)).split()) == ["a.py", "c.py"]
+    assert (tmp_path / ".git/index").read_bytes() == index_before
+
+
+def test_fix_gate_runs_alone_and_reports_its_tree(tmp_path: Path) -> None:
+    from conftest import Repo, git
+
+    shadow_dir = tmp_path / "shadow"
+    shadow_dir.mkdir()
+    git(shadow_dir, "init", "-q", "-b", "main")
+    repo = Repo(shadow_dir)
+    repo.write("a.py", "x=1\n")
+    repo.commit("c")
+    log = tmp_path / "spans.txt"
+    fmt = py(
+        f"import time; s=time.time(); open('a.py','w').write('x = 1\\n'); time.sleep(0.3); open({str(log)!r}, 'a').write(f'fmt {{s}} {{time.time()}}\\n')"
+    )
+    p = plan(
+        gate("fmt", fmt, fix=True),
+        gate("noop", py("pass"), fix=True),
+        gate("other1", _timed("other1", log)),
+        gate("other2", _timed("other2", log)),
+    )
+    shadow = GitShadow(shadow_dir)
+    res, _ = run(p, tmp_path, shadow=shadow, jobs=4)
+    fmt_res = res["fmt"]
+    assert fmt_res.outcome is Outcome.FAILED
+    assert fmt_res.reason == "made fixes: apply with gatekit check --apply-fixes"
+    assert fmt_res.fix_tree is not None
+    blob = git(shadow_dir, "cat-file", "-p", f"{fmt_res.fix_tree}:a.py")
+    assert blob == "x = 1\n"
+    assert res["noop"].outcome is Outcome.PASSED and res["noop"].fix_tree is None
+    assert shadow.resets == 2
+    assert (shadow_dir / "a.py").read_text() == "x=1\n"
+    spans = {s[0]: s for s in _spans(log)}
+    assert not _overlap(spans["fmt"], spans["other1"]) and not _overlap(
+        spans["fmt"], spans["other2"]
+    )
+
+
+def test_hooks_builtin_cache_and_collect(tmp_path: Path) -> None:
+    def run_builtin(g, root):  # type: ignore[no-untyped-def]
+        finding = Finding(rule="secret", path="a.txt", line=1, message="looks like a key")
+        return g.builtin == "clean", [finding] if g.builtin != "clean" else [], "scanned 1 file"
+
+    def lookup_cache(g):  # type: ignore[no-untyped-def]
+        if g.id == "hit":
+            return GateResult(id="hit", outcome=Outcome.CACHED, reason="cached", cached_from="abc")
+        return None
+
+    def collect(g, root):  # type: ignore[no-untyped-def]
+        kpi = KpiResult(
+            metric="coverage",
+            op=">=",
+            threshold=0.9,
+            value=0.5,
+            passed=False,
+            reason="coverage 0.5 < 0.9",
+        )
+        return JUnitSummary(tests=3, failures=0, errors=0, skipped=0), [kpi]
+
+    p = plan(
+        gate("clean", builtin="clean"),
+        gate("dirty", builtin="secrets"),
+        gate("hit", py("raise SystemExit(1)"), cache=True),
+        gate("kpi", py("pass"), junit=("reports/*.xml",)),
+    )
+    res, run_dir = run(
+        p,
+        tmp_path,
+        hooks=GateHooks(run_builtin=run_builtin, lookup_cache=lookup_cache, collect=collect),
+    )
+    assert res["clean"].outcome is Outcome.PASSED
+    assert res["dirty"].outcome is Outcome.FAILED and res["dirty"].findings[0].rule == "secret"
+    assert "scanned 1 file" in (run_dir / "logs/dirty.log").read_text()
+    assert res["hit"].outcome is Outcome.CACHED
+    assert res["kpi"].outcome is Outcome.FAILED and res["kpi"].reason == "KPI: coverage 0.5 < 0.9"
+    assert res["kpi"].junit is not None and res["kpi"].junit.tests == 3
+    res2, _ = run(plan(gate("nohook", builtin="secrets")), tmp_path / "2")
+    assert res2["nohook"].outcome is Outcome.ERROR
+
+
+def test_command_not_found_is_an_error_with_a_runbook(tmp_path: Path) -> None:
+    res, run_dir = run(plan(gate("missing", "no-such-tool-gatekit --x")), tmp_path)
+    assert res["missing"].outcome is Outcome.ERROR
+    assert "cannot start" in res["missing"].reason
+    assert (run_dir / "reports/missing.md").exists()
