@@ -46,7 +46,7 @@ def execute_plan(
     run_dir.mkdir(parents=True, exist_ok=True)
     options.env_cache_dir.mkdir(parents=True, exist_ok=True)
     environ = dict(os.environ if options.environ is None else options.environ)
-    status = RunStatus(run_dir)
+    status = RunStatus(run_dir, mask=(hooks or GateHooks()).mask)
     registry = ProcessRegistry()
     runner = GateRunner(
         shadow, run_dir, options, reporter, hooks or GateHooks(), status, registry, environ

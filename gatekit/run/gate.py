@@ -340,6 +340,8 @@ class GateRunner:
         )
 
     def _line(self, gate_id: str, phase: str, line: str, matcher: TransientMatcher | None) -> None:
+        if self.hooks.mask is not None:
+            line = self.hooks.mask(line)
         self.status.line(gate_id, line)
         self.reporter.event(gate_id, phase, line)
         if matcher is not None:

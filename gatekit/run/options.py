@@ -52,3 +52,6 @@ class GateHooks:
     run_builtin: BuiltinFn | None = None
     lookup_cache: CacheFn | None = None
     collect: CollectFn | None = None
+    # mask(text) -> text with known secret values replaced; applied to every
+    # log line, status line and reporter line before it is written or shown
+    mask: Callable[[str], str] | None = None

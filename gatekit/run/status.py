@@ -13,16 +13,17 @@ of running gates every ``HEARTBEAT`` seconds.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 HEARTBEAT = 2.0
 LAST_LINES = 20
@@ -45,11 +46,31 @@ class _GateState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class MaskedLog(io.TextIOBase):
+    """A text log whose every write passes through ``mask`` (known secrets hidden)."""
+
+    def __init__(self, inner: IO[str], mask: Callable[[str], str]) -> None:
+        self._inner = inner
+        self._mask = mask
+
+    def write(self, text: str) -> int:
+        self._inner.write(self._mask(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
 class RunStatus:
     """Writes the run directory; safe to call from worker threads."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, mask: Callable[[str], str] | None = None) -> None:
         self.run_dir = run_dir
+        self.mask = mask
         for sub in ("status", "logs", "reports"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -69,7 +90,10 @@ class RunStatus:
         return self.run_dir / self.log_rel(gate_id)
 
     def open_log(self, gate_id: str) -> IO[str]:
-        return self.log_path(gate_id).open("a", encoding="utf-8")
+        log = self.log_path(gate_id).open("a", encoding="utf-8")
+        if self.mask is None:
+            return log
+        return cast("IO[str]", MaskedLog(log, self.mask))
 
     # transitions -------------------------------------------------------
     def transition(self, gate_id: str, phase: str, **fields: Any) -> None:
