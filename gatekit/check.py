@@ -79,6 +79,7 @@ def run_check(
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     repo = open_repo(".")
     root = workdir(repo)
+    _recover(repo)
     loaded = load_config(root, request.config_path)
     spec = request.spec or default_spec_for_event(request.event)
     if request.promote and spec.source not in ("rev", "merge"):
@@ -132,6 +133,13 @@ def run_check(
     if request.apply_fixes:
         _apply_fixes(repo, candidate, report)
     return report
+
+
+def _recover(repo: pygit2.Repository) -> None:
+    """Finish or undo an apply of fixes that a crash interrupted, before anything else."""
+    from gatekit.record.apply import recover_pending_apply
+
+    recover_pending_apply(repo)
 
 
 def _execute(

@@ -1,0 +1,1 @@
+"""Evidence in git: checkpoint chains, result notes, rollback, fixes, promotion, sharing."""
