@@ -28,6 +28,7 @@ COMMANDS = (
     "push",
     "fetch",
     "secrets",
+    "hook",
 )
 
 

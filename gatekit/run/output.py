@@ -86,8 +86,8 @@ class PlainReporter:
 
     def event(self, gate_id: str, phase: str, line: str | None = None) -> None:
         if line is None:
-            if phase == "queued":
-                return
+            if phase in ("queued", "cache", "collecting"):
+                return  # bookkeeping phases: noise in a CI log
             text = f"[{gate_id}] == {phase}"
         else:
             text = f"[{gate_id}] {line}"

@@ -1,0 +1,71 @@
+"""Install gatekit as git's pre-commit / pre-push hook (and remove it again)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gatekit.errors import UsageError
+
+MARKER = "# installed by gatekit: do not edit (gatekit hook uninstall removes it)"
+
+HOOK_ARGS = {
+    "pre-commit": ["check", "--event", "pre-commit", "--staged"],
+    "pre-push": ["check", "--event", "pre-push", "--rev", "HEAD"],
+}
+
+
+@dataclass(frozen=True)
+class HookChange:
+    hook: str
+    path: Path
+    action: str  # installed | replaced | removed | restored | absent
+
+
+def hook_script(hook: str, python: str | None = None) -> str:
+    argv = [python or sys.executable, "-m", "gatekit", *HOOK_ARGS[hook]]
+    return f"#!/bin/sh\n{MARKER}\nexec {shlex.join(argv)} \"$@\"\n"
+
+
+def hooks_dir(git_common_dir: Path, core_hooks_path: str | None, workdir: Path) -> Path:
+    if core_hooks_path:
+        path = Path(os.path.expanduser(core_hooks_path))
+        return path if path.is_absolute() else workdir / path
+    return git_common_dir / "hooks"
+
+
+def install(directory: Path, hook: str, force: bool = False) -> HookChange:
+    if hook not in HOOK_ARGS:
+        raise UsageError(f"unknown hook '{hook}': gatekit installs {', '.join(HOOK_ARGS)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / hook
+    action = "installed"
+    if path.exists() and MARKER not in path.read_text(errors="replace"):
+        if not force:
+            raise UsageError(
+                f"{path} exists and was not installed by gatekit",
+                tip="rerun with --force to keep it as " + path.name + ".legacy and install gatekit's",
+            )
+        path.replace(path.with_name(hook + ".legacy"))
+        action = "replaced"
+    tmp = path.with_name(f".{hook}.gatekit-tmp")
+    tmp.write_text(hook_script(hook))
+    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    tmp.replace(path)
+    return HookChange(hook, path, action)
+
+
+def uninstall(directory: Path, hook: str) -> HookChange:
+    path = directory / hook
+    if not path.exists() or MARKER not in path.read_text(errors="replace"):
+        return HookChange(hook, path, "absent")
+    path.unlink()
+    legacy = path.with_name(hook + ".legacy")
+    if legacy.exists():
+        legacy.replace(path)
+        return HookChange(hook, path, "restored")
+    return HookChange(hook, path, "removed")
