@@ -6,51 +6,68 @@ import argparse
 import sys
 from pathlib import Path
 
+from gatekit.commands._candidate import add_source_arguments, spec_from_args
 from gatekit.commands.plan import add_context_arguments
 
-HELP = "run the gates on exactly what will land (default: the staged index)"
-
-
-def add_candidate_arguments(p: argparse.ArgumentParser) -> None:
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--staged", action="store_true", help="check the staged index (default for --event pre-commit)")
-    src.add_argument("--worktree", action="store_true", help="check index + unstaged + untracked files")
-    src.add_argument("--rev", metavar="REV", help="check a commit")
-    src.add_argument("--merge", nargs=2, metavar=("BASE", "HEAD"), help="check HEAD merged into BASE, as a merge queue lands it")
-
-
-def candidate_spec(args: argparse.Namespace) -> object:
-    from gatekit.git.candidate import CandidateSpec
-
-    if args.staged:
-        return CandidateSpec(source="staged")
-    if args.worktree:
-        return CandidateSpec(source="worktree")
-    if args.rev:
-        return CandidateSpec(source="rev", rev=args.rev)
-    if args.merge:
-        return CandidateSpec(source="merge", base=args.merge[0], head=args.merge[1])
-    return None
+HELP = "run the gates on exactly what will land (in a shadow worktree, never in yours)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_context_arguments(p)
-    add_candidate_arguments(p)
-    p.add_argument("--gate", action="append", default=[], metavar="ID", help="run only this gate (and its needs); repeatable")
-    p.add_argument("--skip", action="append", default=[], metavar="ID", help="do not run this gate; repeatable")
-    p.add_argument("-j", "--jobs", type=int, metavar="N", help="gates run at once (default: one per CPU)")
+    add_source_arguments(p, default_help="")
+    p.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only this gate (and its needs); repeatable",
+    )
+    p.add_argument(
+        "--skip", action="append", default=[], metavar="ID", help="do not run this gate; repeatable"
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="gates run at once (default: one per CPU)"
+    )
     p.add_argument("--fail-fast", action="store_true", help="start no new gate after one fails")
-    p.add_argument("--no-cache", action="store_true", help="run every gate even when its inputs already passed")
+    p.add_argument(
+        "--no-cache", action="store_true", help="run every gate even when its inputs already passed"
+    )
     p.add_argument("--chain", metavar="NAME", help="checkpoint chain (default: the current branch)")
     p.add_argument("--no-record", action="store_true", help="do not record a checkpoint")
-    p.add_argument("--promote", metavar="REF", help="on a pass, move REF from the tested base to the tested commit (compare-and-swap)")
-    p.add_argument("--apply-fixes", action="store_true", help="apply the changes of fix gates to the index and working tree, all or nothing")
-    p.add_argument("--junit-xml", type=Path, metavar="FILE", help="write one merged JUnit file for all gates")
-    p.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 for the findings of built-in gates")
+    p.add_argument(
+        "--promote",
+        metavar="REF",
+        help="on a pass, move REF from the tested base to the tested commit (compare-and-swap)",
+    )
+    p.add_argument(
+        "--apply-fixes",
+        action="store_true",
+        help="apply the changes of fix gates to the index and working tree, all or nothing",
+    )
+    p.add_argument(
+        "--junit-xml", type=Path, metavar="FILE", help="write one merged JUnit file for all gates"
+    )
+    p.add_argument(
+        "--sarif",
+        type=Path,
+        metavar="FILE",
+        help="write SARIF 2.1.0 for the findings of built-in gates",
+    )
     p.add_argument("--json", action="store_true", help="print the result document on stdout")
     view = p.add_mutually_exclusive_group()
-    view.add_argument("--live", dest="live", action="store_true", default=None, help="live view even when not on a terminal")
-    view.add_argument("--plain", dest="live", action="store_false", help="plain '[gate] ' lines even on a terminal")
+    view.add_argument(
+        "--live",
+        dest="live",
+        action="store_true",
+        default=None,
+        help="live view even when not on a terminal",
+    )
+    view.add_argument(
+        "--plain",
+        dest="live",
+        action="store_false",
+        help="plain '[gate] ' lines even on a terminal",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,12 +75,12 @@ def run(args: argparse.Namespace) -> int:
     from gatekit.run.output import make_reporter
 
     event = args.event or "manual"
-    spec = candidate_spec(args)
+    spec = spec_from_args(args, default=None)  # None: the event's default candidate
     request = CheckRequest(
         config_path=args.config,
         event=event,
         branch=args.branch,
-        spec=spec,  # type: ignore[arg-type]
+        spec=spec,
         only=tuple(args.gate),
         skip=tuple(args.skip),
         jobs=args.jobs,

@@ -5,29 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gatekit.commands._candidate import add_source_arguments, spec_from_args
+
 HELP = "show, refresh or remove the shadow worktree holding the candidate"
-
-
-def add_source_arguments(p: argparse.ArgumentParser) -> None:
-    src = p.add_mutually_exclusive_group()
-    src.add_argument(
-        "--staged",
-        dest="source",
-        action="store_const",
-        const="staged",
-        help="the index (what 'git commit' records)",
-    )
-    src.add_argument(
-        "--worktree",
-        dest="source",
-        action="store_const",
-        const="worktree",
-        help="index + unstaged + untracked files (default)",
-    )
-    src.add_argument("--rev", metavar="REV", help="a commit, compared against its first parent")
-    src.add_argument(
-        "--merge", nargs=2, metavar=("BASE", "HEAD"), help="the in-memory merge of HEAD into BASE"
-    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,17 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("path", "refresh", "clean"),
         help="path: print the shadow's path; refresh: materialise a candidate in it; clean: remove the shadows not in use",
     )
-    add_source_arguments(p)
-
-
-def spec_from_args(args: argparse.Namespace) -> object:
-    from gatekit.git.candidate import CandidateSpec
-
-    if args.rev:
-        return CandidateSpec("rev", rev=args.rev)
-    if args.merge:
-        return CandidateSpec("merge", base=args.merge[0], head=args.merge[1])
-    return CandidateSpec(args.source or "worktree")
+    add_source_arguments(p, default_help="worktree")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from gatekit.git.candidate import CandidateSpec, resolve_candidate
     from gatekit.git.shadow import ShadowPool
 
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, default="worktree")
     assert isinstance(spec, CandidateSpec)
     candidate = resolve_candidate(repo, spec)
     with ShadowPool(repo).acquire(candidate) as shadow:
