@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import secrets as _random
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +24,9 @@ if TYPE_CHECKING:
     import pygit2
 
     from gatekit.cache import ResultCache
+    from gatekit.config.loader import LoadedConfig
     from gatekit.git.candidate import Candidate, CandidateSpec
+    from gatekit.plan.cache import PlanCache
     from gatekit.plan.model import GatePlan
     from gatekit.run.output import Reporter
 
@@ -61,7 +62,7 @@ class CheckReport:
 def new_run_id() -> str:
     """Unique and sortable; never part of hashed content."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{os.getpid()}-{_random.token_hex(3)}"
+    return f"{stamp}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
 def run_check(
@@ -69,10 +70,9 @@ def run_check(
     reporter: Reporter,
     environ: Mapping[str, str] | None = None,
 ) -> CheckReport:
-    from gatekit.config.loader import load_config
     from gatekit.git.candidate import default_spec_for_event, resolve_candidate
     from gatekit.git.repo import current_branch, gatekit_dir, open_repo, workdir
-    from gatekit.plan.compile import compile_plan, make_context
+    from gatekit.plan.cache import PlanCache
 
     env = os.environ if environ is None else environ
     started = time.monotonic()
@@ -80,14 +80,16 @@ def run_check(
     repo = open_repo(".")
     root = workdir(repo)
     _recover(repo)
-    loaded = load_config(root, request.config_path)
+    plans = PlanCache(gatekit_dir(repo) / "plans", root, request.config_path)
+    # The configuration is read (and its errors raised) here unless the plan cache knows
+    # its files unchanged since they last loaded without error.
+    loaded = None if plans.flags is not None else _load_config(root, request.config_path)
     spec = request.spec or default_spec_for_event(request.event)
     if request.promote and spec.source not in ("rev", "merge"):
         raise UsageError("--promote needs the candidate as --rev REV or --merge BASE HEAD")
     candidate = resolve_candidate(repo, spec)
     branch = request.branch if request.branch is not None else current_branch(repo)
-    context = make_context(loaded.config, request.event, branch, candidate.changed, env)
-    plan = compile_plan(loaded, context)
+    plan = _plan(plans, loaded, root, request, branch, candidate.changed, env)
     run_id = new_run_id()
     run_dir = gatekit_dir(repo) / "runs" / run_id
     run_dir.mkdir(parents=True)
@@ -98,6 +100,7 @@ def run_check(
         results = [_with_key(r, plan, cache) for r in results]
     if guard_changes:
         results.append(_guard_result(guard_changes))
+    results = _apply_approvals(repo, candidate.tree, results)
 
     from gatekit.results import CandidateInfo, exit_code_for, verdict_for
     from gatekit.run.execute import interrupted
@@ -133,6 +136,36 @@ def run_check(
     if request.apply_fixes:
         _apply_fixes(repo, candidate, report)
     return report
+
+
+def _load_config(root: Path, config_path: str | None) -> LoadedConfig:
+    from gatekit.config.loader import load_config
+
+    return load_config(root, config_path)
+
+
+def _plan(
+    plans: PlanCache,
+    loaded: LoadedConfig | None,
+    root: Path,
+    request: CheckRequest,
+    branch: str | None,
+    changed: tuple[str, ...],
+    env: Mapping[str, str],
+) -> GatePlan:
+    """The plan from the plan cache, else compiled (and cached) as always."""
+    if loaded is None:
+        context = plans.context(request.event, branch, changed, env)
+        cached = plans.get(context)
+        if cached is not None:
+            return cached
+        loaded = _load_config(root, request.config_path)
+    from gatekit.plan.compile import compile_plan, make_context
+
+    context = make_context(loaded.config, request.event, branch, changed, env)
+    plan = compile_plan(loaded, context)
+    plans.put(loaded, context, plan)
+    return plan
 
 
 def _recover(repo: pygit2.Repository) -> None:
@@ -176,6 +209,11 @@ def _execute(
         snapshot = snapshot_main(repo)
         results = execute_plan(plan, shadow, run_dir, options, reporter, hooks)
         guard_changes = changes_since(repo, snapshot)
+        if request.promote:
+            # The promotion target may move while the gates run (another process, a merge
+            # queue): that is the compare-and-swap's case (exit 4, nothing overwritten), not
+            # a gate writing into the repository. changes_since lines start with the ref name.
+            guard_changes = [c for c in guard_changes if not c.startswith(request.promote + " ")]
         return results, guard_changes, shadow.commit
 
 
@@ -220,6 +258,22 @@ def _masker(secrets: tuple[str, ...]) -> Callable[[str], str] | None:
     from gatekit.reports.masking import mask_secrets
 
     return lambda text: mask_secrets(text, secrets)
+
+
+def _apply_approvals(repo: pygit2.Repository, tree: str, results: list[GateResult]) -> list[GateResult]:
+    """A manual gate approved for this very tree counts as approved."""
+    if not any(r.outcome is Outcome.MANUAL_PENDING for r in results):
+        return results
+    from gatekit.record.approvals import approvals_for
+
+    approved = approvals_for(repo, tree)
+    out = []
+    for r in results:
+        a = approved.get(r.id)
+        if r.outcome is Outcome.MANUAL_PENDING and a is not None:
+            r = r.model_copy(update={"outcome": Outcome.APPROVED, "reason": f"approved by {a.by} at {a.at}"})
+        out.append(r)
+    return out
 
 
 def _guard_result(changes: list[str]) -> GateResult:

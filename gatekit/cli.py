@@ -29,6 +29,7 @@ COMMANDS = (
     "fetch",
     "secrets",
     "hook",
+    "approve",
 )
 
 
