@@ -77,8 +77,10 @@ class ConfigIssue:
     message: str
 
     def render(self) -> str:
+        """One line, whatever the file holds (control characters are escaped)."""
         where = f"{self.file}:{self.line}:{self.col}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class ConfigError(GatekitError):

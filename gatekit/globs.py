@@ -66,23 +66,40 @@ def _segment(seg: str) -> str:
         elif ch == "?":
             out.append("[^/]")
         elif ch == "[":
-            end = seg.find("]", i + 2 if seg[i + 1 : i + 2] in ("!", "]") else i + 1)
+            start = i + 1
+            negate = seg[start : start + 1] == "!"
+            start += negate
+            # a ']' right after '[' or '[!' is a member, as in fnmatch and .gitignore
+            end = seg.find("]", start + 1 if seg[start : start + 1] == "]" else start)
             if end == -1:
                 raise GlobError(f"unclosed '[' at position {i + 1}")
-            inner = seg[i + 1 : end]
-            negate = inner.startswith("!")
-            if negate:
-                inner = inner[1:]
-            if not inner:
+            if end == start:
                 raise GlobError("empty character class '[]'")
-            escaped = inner.replace("\\", "\\\\").replace("^", "\\^")
-            out.append(f"[^/{escaped}]" if negate else f"[{escaped}]")
+            members = _char_class(seg[start:end])
+            out.append(f"[^/{members}]" if negate else f"[{members}]")
             i = end
         elif ch == "]":
             raise GlobError(f"unmatched ']' at position {i + 1}")
         else:
             out.append(re.escape(ch))
         i += 1
+    return "".join(out)
+
+
+def _char_class(inner: str) -> str:
+    """The members of ``[...]`` as a regex class body: ranges kept, every other character escaped."""
+    out: list[str] = []
+    j = 0
+    while j < len(inner):
+        if j + 2 < len(inner) and inner[j + 1] == "-":
+            low, high = inner[j], inner[j + 2]
+            if low > high:
+                raise GlobError(f"bad character range '{low}-{high}'")
+            out.append(f"{re.escape(low)}-{re.escape(high)}")
+            j += 3
+        else:
+            out.append(re.escape(inner[j]))
+            j += 1
     return "".join(out)
 
 

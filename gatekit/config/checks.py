@@ -6,12 +6,14 @@ those), so that every mistake in a file is reported in one go.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from gatekit.config.durations import parse_duration
 from gatekit.config.suggest import did_you_mean
+from gatekit.config.validate import _describe
 from gatekit.config.yamlsource import PathKey, Positions, format_path
 from gatekit.errors import ConfigIssue
 from gatekit.globs import GlobError, check_glob
@@ -39,8 +41,10 @@ class Checker:
             self._duration(("defaults", "timeout"), defaults["timeout"])
         gates = [g if isinstance(g, dict) else {} for g in _as_list(data.get("gates"))]
         ids = self.check_ids(gates)
+        raw = _as_list(data.get("gates"))
         for i, gate in enumerate(gates):
-            self._gate(i, gate, ids)
+            if isinstance(raw[i], dict):  # anything else: the model reports its type
+                self._gate(i, gate, ids)
         self._cycles(gates)
         return self.issues
 
@@ -74,6 +78,12 @@ class Checker:
             self.add((*base, runners[1]), f"a gate runs one way only: choose one of {', '.join(repr(r) for r in runners)}", at_key=True)
         if gate_type == "conditional" and gate.get("when") is None and gate.get("required") is not True:
             self.add(base, "a conditional gate needs a 'when' (or required: true)")
+        if gate_type == "auto" and gate.get("when") is not None:
+            self.add(
+                (*base, "when"),
+                "an auto gate runs on every check and ignores 'when': use type: conditional",
+                at_key=True,
+            )
         if "timeout" in gate:
             self._duration((*base, "timeout"), gate["timeout"])
         for j, need in enumerate(_as_list(gate.get("needs"))):
@@ -103,10 +113,12 @@ class Checker:
                 if isinstance(pattern, str):
                     try:
                         re.compile(pattern)
-                    except re.error as exc:
+                    except (re.error, OverflowError, RecursionError) as exc:
                         self.add((*base, "retries", "patterns", j), f"invalid regular expression: {exc}")
 
     def _duration(self, path: PathKey, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return  # a wrong type: the model reports it
         try:
             parse_duration(value)
         except ValueError as exc:
@@ -167,10 +179,33 @@ def find_cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:
 
 
 def check_layer_meta(data: dict[str, Any], add: Callable[[PathKey, str], None]) -> None:
-    """Per-file keys: the effective date."""
+    """Per-file keys (a merge drops them, so the model never sees them): their types, the date."""
+    extends = data.get("extends")
+    items: list[tuple[PathKey, Any]] = []
+    if isinstance(extends, list):
+        items = [(("extends", j), v) for j, v in enumerate(extends)]
+    elif extends is not None:
+        items = [(("extends",), extends)]
+    for path, value in items:
+        if not isinstance(value, str):
+            add(path, f"expected a policy 'gatekit:NAME' or a file path, got {_describe(value)}")
+    version = data.get("policy_version")
+    if version is not None and not isinstance(version, str):
+        add(("policy_version",), f"expected a string, got {_describe(version)}")
     effective = data.get("effective")
-    if isinstance(effective, str) and not _DATE.match(effective):
-        add(("effective",), f"expected a date YYYY-MM-DD, got '{effective}'")
+    if effective is not None and not (isinstance(effective, str) and _is_date(effective)):
+        shown = f"'{effective}'" if isinstance(effective, str) else _describe(effective)
+        add(("effective",), f"expected a date YYYY-MM-DD, got {shown}")
+
+
+def _is_date(text: str) -> bool:
+    if not _DATE.match(text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_MAX = 366 * 24 * 3600.0  # a year: longer is a mistake (and overflows timers)
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 
@@ -15,6 +17,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         if value <= 0:
             raise ValueError(f"a duration must be positive, got {value}")
+        if not math.isfinite(value) or value > _MAX:
+            raise ValueError(f"a duration must be at most {_MAX:.0f} seconds, got {value}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError("expected a duration like 30 (seconds), '90s' or '10m'")
@@ -32,4 +36,6 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"cannot read '{value}' as a duration: use forms like '90s', '10m', '1h30m', '500ms'")
     if total <= 0:
         raise ValueError(f"a duration must be positive, got '{value}'")
+    if not math.isfinite(total) or total > _MAX:
+        raise ValueError(f"a duration must be at most {_MAX:.0f} seconds, got '{value}'")
     return total

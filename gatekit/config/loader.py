@@ -45,7 +45,7 @@ def find_config(root: Path, override: str | None) -> Path | None:
 def load_config(root: Path, override: str | None = None) -> LoadedConfig:
     """The merged, validated configuration; ConfigError lists every mistake."""
     path = find_config(root, override)
-    loader = _ChainLoader()
+    loader = _ChainLoader(root)
     if path is None:
         layers = loader.load_policy(DEFAULT_POLICY, None, ())
         source = DEFAULT_POLICY
@@ -55,9 +55,11 @@ def load_config(root: Path, override: str | None = None) -> LoadedConfig:
     if not layers:
         raise ConfigError(loader.issues or [ConfigIssue(source, 1, 1, "", "nothing to load")])
     merged = merge_layers([layer for layer, _ in layers])
-    issues = loader.issues + Checker(merged.positions, _known_builtins()).check(merged.data)
+    later = Checker(merged.positions, _known_builtins()).check(merged.data)
     config, model_issues = validate_model(merged.data, merged.positions, source)
-    issues.extend(model_issues)
+    later.extend(model_issues)
+    # a value the YAML reader already reported is not reported again
+    issues = loader.issues + [i for i in later if (i.file, i.line, i.col) not in loader.bad_spots]
     if issues or config is None:
         raise ConfigError(issues)
     return LoadedConfig(config, tuple(ref for _, ref in layers), source)
@@ -81,24 +83,36 @@ def _display(path: Path) -> str:
 class _ChainLoader:
     """Loads a file and, first, everything it extends (depth first, in order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
         self.issues: list[ConfigIssue] = []
+        self.bad_spots: set[tuple[str, int, int]] = set()
 
     def load_policy(self, name: str, at: Location | None, stack: tuple[Path, ...]) -> list[tuple[Layer, PolicyRef]]:
         short = name.removeprefix(POLICY_PREFIX)
         path = policies_dir() / f"{short}.yaml"
-        if not short or "/" in short or not path.is_file():
+        if not short or "/" in short or not _is_file(path):
             known = [POLICY_PREFIX + p for p in shipped_policies()]
             hint = did_you_mean(name, known) or f" (shipped policies: {', '.join(known)})"
             loc = at or Location("validation.yaml", 1, 1)
             self.issues.append(ConfigIssue(loc.file, loc.line, loc.col, "extends", f"unknown policy '{name}'{hint}"))
             return []
-        return self.load_file(path, f"policies/{short}.yaml", name, stack)
+        return self.load_file(path, f"policies/{short}.yaml", name, stack, at)
 
-    def load_file(self, path: Path, display: str, policy_name: str | None, stack: tuple[Path, ...]) -> list[tuple[Layer, PolicyRef]]:
+    def load_file(
+        self,
+        path: Path,
+        display: str,
+        policy_name: str | None,
+        stack: tuple[Path, ...],
+        at: Location | None = None,
+    ) -> list[tuple[Layer, PolicyRef]]:
         if path in stack:
             chain = " -> ".join(p.name for p in (*stack, path))
-            self.issues.append(ConfigIssue(display, 1, 1, "extends", f"extends cycle: {chain}"))
+            where = at or Location(display, 1, 1, ("extends",))
+            self.issues.append(
+                ConfigIssue(where.file, where.line, where.col, format_path(where.path), f"extends cycle: {chain}")
+            )
             return []
         try:
             text = path.read_text(encoding="utf-8")
@@ -107,6 +121,7 @@ class _ChainLoader:
             return []
         doc = load_yaml(text, display)
         self.issues.extend(doc.issues)
+        self.bad_spots |= doc.bad_spots
         if doc.data is None:
             return []
         data = doc.data
@@ -119,15 +134,16 @@ class _ChainLoader:
             if ext.startswith(POLICY_PREFIX):
                 layers += self.load_policy(ext, loc, (*stack, path))
                 continue
-            target = (path.parent / ext).resolve()
-            if not target.is_file():
+            target = path.parent / ext
+            if not _is_file(target):
                 where = loc or Location(display, 1, 1)
                 self.issues.append(ConfigIssue(where.file, where.line, where.col, format_path(ext_path), f"extended file not found: {ext}"))
                 continue
-            layers += self.load_file(target, _display(target), None, (*stack, path))
+            target = target.resolve()
+            layers += self.load_file(target, _display(target), None, (*stack, path), loc)
         self._check_own(data, doc.positions)
         ref = PolicyRef(
-            name=policy_name or display,
+            name=policy_name or _repo_relative(path, self.root),
             policy_version=_str_or_none(data.get("policy_version")),
             effective=_str_or_none(data.get("effective")),
         )
@@ -150,6 +166,19 @@ def _extends(value: Any) -> list[tuple[PathKey, str]]:
     if isinstance(value, list):
         return [(("extends", i), v) for i, v in enumerate(value) if isinstance(v, str)]
     return []
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for names no file can have (NUL bytes, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _repo_relative(path: Path, root: Path) -> str:
+    """A file's name in the plan: relative to the repository root, whatever the cwd."""
+    return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _str_or_none(value: Any) -> str | None:

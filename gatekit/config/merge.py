@@ -44,8 +44,8 @@ def merge_layers(layers: list[Layer]) -> Layer:
             else:
                 out[key] = value
                 pos.copy_subtree(layer.positions, (key,), (key,))
-    if gates or "gates" in out:
-        out["gates"] = gates
+    if "gates" not in out and any(isinstance(layer.data.get("gates"), list) for layer in layers):
+        out["gates"] = gates  # (a 'gates' that is not a list stays, for the model to report)
     last = layers[-1]
     pos.values[()] = last.positions.values.get(()) or next(iter(last.positions.values.values()))
     return Layer(out, pos)

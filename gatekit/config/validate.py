@@ -67,7 +67,7 @@ def _split_loc(loc: tuple[str | int, ...], data: Any) -> tuple[PathKey, list[str
     tags: list[str] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
+        if isinstance(node, dict) and isinstance(part, str) and part in node:  # noqa: SIM114 (types differ)
             path.append(part)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -151,15 +151,18 @@ def _message(path: PathKey, errs: list[tuple[list[str], dict[str, Any]]]) -> tup
     if len(errs) > 1 or tags0:
         wanted = []
         for tags, err in errs:
-            if err["type"] == "literal_error":
-                wanted.append(err["msg"].removeprefix("Input should be ").lower())
-            elif err["type"] == "enum":
+            if err["type"] in ("literal_error", "enum"):
                 wanted.append(err["msg"].removeprefix("Input should be ").lower())
             else:
                 tag = tags[-1] if tags else err["type"].removesuffix("_type")
                 wanted.append(_TYPE_WORDS.get(tag, tag))
         unique = list(dict.fromkeys(wanted))
         return f"expected {' or '.join(unique)}, got {_describe(value)}", False
+    if kind == "string_pattern_mismatch" and path[-1:] == ("id",):
+        return (
+            "a gate id is letters, digits, '.', '_' and '-', starting with a letter or digit,"
+            f" got {_describe(value)}"
+        ), False
     msg = str(first["msg"])
     if kind.endswith("_type") or kind in {"literal_error", "enum"}:
         expected = _plain(msg.removeprefix("Input should be "))

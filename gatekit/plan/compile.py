@@ -8,7 +8,7 @@ from gatekit.config.durations import parse_duration
 from gatekit.config.loader import LoadedConfig
 from gatekit.config.models import Event, Gate, GateType, Retries, ValidationConfig, When
 from gatekit.globs import first_match, match_any
-from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy
+from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy, Runner
 from gatekit.plan.toposort import stable_toposort
 
 DEFAULT_TIMEOUT = 600.0
@@ -69,7 +69,7 @@ def _plan_gate(gate: Gate, config: ValidationConfig, ctx: PlanContext, done: Map
             if upstream.decision is Decision.MANUAL:
                 decision, reason = Decision.SKIP, f"needs '{need}', which waits for a manual action"
                 break
-    runner = "manual" if gate.type is GateType.MANUAL else next(
+    runner: Runner = "manual" if gate.type is GateType.MANUAL else next(
         k for k in ("session", "nox", "builtin") if getattr(gate, k) is not None
     )
     timeout = gate.timeout if gate.timeout is not None else defaults.timeout
@@ -133,9 +133,8 @@ def when_holds(when: When, ctx: PlanContext) -> tuple[bool, str]:
     """Filters (event, branch) must match; of the triggers (changed, env), one must fire."""
     if when.event is not None and ctx.event not in when.event:
         return False, f"event '{ctx.event}' is not one of {[str(e) for e in when.event]}"
-    if when.branch is not None:
-        if ctx.branch is None or not match_any(ctx.branch, when.branch):
-            return False, f"branch '{ctx.branch or '(detached)'}' matches none of {when.branch}"
+    if when.branch is not None and (ctx.branch is None or not match_any(ctx.branch, when.branch)):
+        return False, f"branch '{ctx.branch or '(detached)'}' matches none of {when.branch}"
     fired: list[str] = []
     triggers = 0
     if when.env is not None:
