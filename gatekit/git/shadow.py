@@ -205,7 +205,10 @@ class ShadowPool:
             str(path),
             commit,
         ]
-        proc = run_git(args, env={"GIT_DIR": self.repo.path}, pass_fds=(fd,))
+        # git reads every worktree's admin files while adding one: two concurrent adds
+        # (or an add beside a removal) can see each other half-written, so one at a time
+        with _exclusive(self.root / "admin.lock"):
+            proc = run_git(args, env={"GIT_DIR": self.repo.path}, pass_fds=(fd,))
         if proc.returncode != 0:
             raise RepositoryError(
                 f"cannot create the shadow worktree: {describe_failure(args, proc)}"
@@ -215,9 +218,10 @@ class ShadowPool:
         if path.exists() or path.is_symlink():
             _rmtree(path)
         target = path / ".git"
-        for admin, points_to in self._admin_dirs():
-            if points_to == target:
-                shutil.rmtree(admin, ignore_errors=True)
+        with _exclusive(self.root / "admin.lock"):
+            for admin, points_to in self._admin_dirs():
+                if points_to == target:
+                    shutil.rmtree(admin, ignore_errors=True)
 
     def _admin_dirs(self) -> Iterator[tuple[Path, Path]]:
         base = common_dir(self.repo) / "worktrees"
@@ -301,6 +305,17 @@ def _is_under(path: Path, root: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """A blocking flock, released when the block ends or the process dies."""
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _try_lock(lock: Path) -> int | None:
