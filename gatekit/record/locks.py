@@ -110,9 +110,60 @@ def remove_quietly(path: Path) -> None:
         path.unlink()
 
 
+# A lock file created within this window after an intent record was written
+# belongs to the process that wrote the intent (it takes the lock next, while
+# holding the flocked guard, so no other gatekit process can come between).
+INTENT_WINDOW_NS = 2_000_000_000
+
+
+def intent_path_for(owner_path: Path, pid: int | None = None) -> Path:
+    """This process's intent record (one per process: a waiter never hides the holder's)."""
+    return owner_path.with_name(f"{owner_path.name}.intent.{os.getpid() if pid is None else pid}")
+
+
+def write_intent(owner_path: Path) -> None:
+    """Say "I am about to take this lock" before taking it.
+
+    It closes the window between git creating ``<ref>.lock`` and the owner
+    record being written: a process killed in between leaves a lock that is
+    still provably its own (created right after its intent) and so recoverable.
+    """
+    rec = {
+        "pid": os.getpid(),
+        "start": process_start_time(os.getpid()),
+        "host": socket.gethostname(),
+        "time_ns": time.time_ns(),
+    }
+    path = intent_path_for(owner_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(rec))
+    os.replace(tmp, path)
+
+
+def _intent_owner(owner_path: Path, lock_mtime_ns: int) -> tuple[OwnerRecord, Path] | None:
+    """The process whose intent was written just before the lock was created, if exactly one."""
+    found: list[tuple[OwnerRecord, Path]] = []
+    for path in owner_path.parent.glob(owner_path.name + ".intent.*"):
+        if path.name.endswith(".tmp"):
+            continue
+        try:
+            data = json.loads(path.read_text())
+            written = int(data["time_ns"])
+            rec = OwnerRecord(int(data["pid"]), data.get("start"), str(data["host"]), 0, 0)
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        if written - INTENT_WINDOW_NS // 2 <= lock_mtime_ns <= written + INTENT_WINDOW_NS:
+            found.append((rec, path))
+    return found[0] if len(found) == 1 else None  # ambiguous: not provably anyone's
+
+
 def remove_if_stale(lock_path: Path, owner_path: Path) -> bool:
     """Remove ``lock_path`` when its recorded owner is confirmed dead. True if removed.
 
+    The owner is known from its owner record (matching the lock's inode and
+    mtime), or, for a process killed between taking the lock and writing that
+    record, from its intent record (the lock was created right after it).
     The caller must hold the matching :func:`flocked` guard so that no other
     gatekit process takes the lock between the check and the removal.
     """
@@ -121,12 +172,17 @@ def remove_if_stale(lock_path: Path, owner_path: Path) -> bool:
     except FileNotFoundError:
         return True  # already gone: just retry
     rec = read_owner(owner_path)
+    intent: Path | None = None
     if rec is None or rec.lock_ino != st.st_ino or rec.lock_mtime_ns != st.st_mtime_ns:
+        by_intent = _intent_owner(owner_path, st.st_mtime_ns)
+        rec, intent = by_intent if by_intent else (None, None)
+    if rec is None:
         return False  # not ours (or not provably ours): never break it
     if not rec.is_dead():
         return False
     remove_quietly(lock_path)
     remove_quietly(owner_path)
+    remove_quietly(intent or intent_path_for(owner_path, rec.pid))
     return True
 
 

@@ -30,8 +30,10 @@ from gatekit.record.locks import (
     backoff_delay,
     describe_holder,
     flocked,
+    intent_path_for,
     remove_if_stale,
     remove_quietly,
+    write_intent,
     write_owner,
 )
 
@@ -70,7 +72,10 @@ def locked_ref(
     with flocked(guard_path, timeout, what=f"the gatekit lock of {name}"):
         deadline = time.monotonic() + timeout
         attempt = 0
+        if lock_path.exists():
+            remove_if_stale(lock_path, owner_path)  # before our intent replaces a dead one's
         while True:
+            write_intent(owner_path)
             tx = repo.transaction()
             try:
                 tx.lock_ref(name)
@@ -96,6 +101,7 @@ def locked_ref(
             tx.__exit__(None, None, None)
         finally:
             remove_quietly(owner_path)
+            remove_quietly(intent_path_for(owner_path))
 
 
 def update_ref(
