@@ -17,7 +17,7 @@ from shadow_support import fingerprint
 
 from gatekit.errors import UnsafePathError
 from gatekit.git.candidate import Candidate, CandidateSpec, resolve_candidate
-from gatekit.git.guard import changes_since, snapshot_main
+from gatekit.git.guard import GATE_EMAIL, changes_since, snapshot_main
 from gatekit.git.shadow import SHADOW_REF_PREFIX, ShadowPool
 
 
@@ -276,21 +276,33 @@ def test_guard_reports_writes_into_the_main_repository(project: Repo) -> None:
         assert changes_since(main, snap) == []
         git(shadow.path, "update-ref", "refs/gatekit/mine", "HEAD")  # gatekit's own: ignored
         project.git("pack-refs", "--all")  # same refs, other storage: no change
+        project.git("status", "--porcelain")  # a stat refresh rewrites the index: no change
         assert changes_since(main, snap) == []
         git(shadow.path, "branch", "sneaky")
         git(shadow.path, "config", "gate.wrote", "yes")
         git(project.path, "update-ref", "refs/heads/main", "HEAD~0")
         git(shadow.path, "update-ref", "-d", "refs/heads/main")
         changes = changes_since(main, snap)
-    text = "\n".join(changes)
+    text = "\n".join(c.text for c in changes)
     assert "refs/heads/sneaky was created" in text
     assert "refs/heads/main was deleted" in text
     assert "config" in text
     project.write("README.md", "x\n")
     project.git("add", "README.md")
-    assert any("index" in line for line in changes_since(main, snap))
+    assert any("index" in c.text for c in changes_since(main, snap))
     project.git("checkout", "-q", "-b", "elsewhere")
-    assert any(line.startswith("HEAD changed") for line in changes_since(main, snap))
+    assert any(c.text.startswith("HEAD changed") for c in changes_since(main, snap))
+
+
+def test_guard_blames_gates_only_with_evidence(project: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ref moved by git running with the gates' identity is a gate's doing; the user's is not."""
+    main = pygit2.Repository(str(project.path))
+    snap = snapshot_main(main)
+    project.git("branch", "users-own")  # the user, in another terminal
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", GATE_EMAIL)
+    project.git("branch", "by-a-gate")
+    blame = {c.text.split()[0]: c.by_gate for c in changes_since(main, snap)}
+    assert blame == {"refs/heads/users-own": False, "refs/heads/by-a-gate": True}
 
 
 def test_shadow_and_gc_commands(project: Repo) -> None:

@@ -145,25 +145,39 @@ def _write_json_atomic(path: Path, data: object) -> None:
 
 
 @contextlib.contextmanager
-def _index_lock(repo: pygit2.Repository) -> Iterator[Path]:
+def _index_lock(repo: pygit2.Repository, journal: Path) -> Iterator[Path]:
+    """Take git's ``index.lock`` so that a crash at any moment leaves it recoverable.
+
+    The lock is made as a private file first, recorded in the journal (inode and
+    mtime), then hard-linked into place: there is no moment where an
+    ``index.lock`` of ours exists that the journal does not name.
+    """
     lock = _index_path(repo).with_name("index.lock")
+    private = lock.with_name(f"index.lock.gatekit-{os.getpid()}")
+    remove_quietly(private)
+    os.close(os.open(private, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    st = os.lstat(private)
+    record = {"state": "prepared", "files": [], "index": None, "lock": [st.st_ino, st.st_mtime_ns]}
+    _write_json_atomic(journal, record)
     deadline = time.monotonic() + INDEX_LOCK_TIMEOUT
     attempt = 0
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            os.close(fd)
-            break
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise
-            if time.monotonic() > deadline:
-                raise LockBusyError(
-                    f"{lock} exists: another git process is using the index",
-                    tip="wait for it to finish; if none is running, remove the lock file",
-                ) from None
-            time.sleep(backoff_delay(attempt, base=0.005, cap=0.2))
-            attempt += 1
+    try:
+        while True:
+            try:
+                os.link(private, lock)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise
+                if time.monotonic() > deadline:
+                    raise LockBusyError(
+                        f"{lock} exists: another git process is using the index",
+                        tip="wait for it to finish; if none is running, remove the lock file",
+                    ) from None
+                time.sleep(backoff_delay(attempt, base=0.005, cap=0.2))
+                attempt += 1
+    finally:
+        remove_quietly(private)
     try:
         yield lock
     finally:
@@ -206,6 +220,8 @@ def _recover(repo: pygit2.Repository, journal: Path) -> str | None:
         if data.get("index"):
             remove_quietly(Path(data["index"]))
         outcome = "rolled back"
+    for private in _index_path(repo).parent.glob("index.lock.gatekit-*"):
+        remove_quietly(private)
     lock = data.get("lock")
     if lock:
         lock_path = _index_path(repo).with_name("index.lock")
@@ -303,7 +319,7 @@ def apply_changes(
     guard, journal = _state_paths(repo)
     with flocked(guard, what="the gatekit apply lock"):
         _recover(repo, journal)
-        with _index_lock(repo) as lock:
+        with _index_lock(repo, journal) as lock:
             lst = os.lstat(lock)
             index_path = _index_path(repo)
             new_index = index_path.with_name(f"index.gatekit-{os.getpid()}.tmp")

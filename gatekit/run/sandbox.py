@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatekit.git.guard import GATE_EMAIL
 from gatekit.plan.model import PlannedGate
 
 ALLOWED = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
@@ -93,6 +94,11 @@ def gate_env(gate: PlannedGate, caller: Mapping[str, str], home: Path, tmp: Path
     for name in gate.pass_env:
         if name in caller and name not in GIT_LOCATION_VARS:
             env[name] = caller[name]
+    # git run by a gate commits and logs ref updates as the gate: the guard's evidence
+    # (gatekit.git.guard) that a change to the main repository was a gate's doing
+    for role in ("AUTHOR", "COMMITTER"):
+        env[f"GIT_{role}_NAME"] = f"gatekit gate {gate.id}"
+        env[f"GIT_{role}_EMAIL"] = GATE_EMAIL
     env.update(gate.env)
     env["HOME"] = str(home)
     env["TMPDIR"] = str(tmp)
