@@ -25,7 +25,14 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--singles", type=int, default=200, help="records for the unbatched figures")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test (nox -s bench -- quick): 200 records, 50 singles",
+    )
     args = ap.parse_args()
+    if args.quick:
+        args.count, args.singles = min(args.count, 200), min(args.singles, 50)
 
     import pygit2
     from record_support import make_result

@@ -1,29 +1,45 @@
-"""Runner overhead and parallel efficiency (the runner part of ``nox -s bench``).
+"""Runner overhead against pre-commit, parallel efficiency, and the result cache (``nox -s bench``).
 
-    python bench/overhead.py --runner-only
+    python bench/overhead.py                # 2,000- and 20,000-file repositories
+    python bench/overhead.py --quick        # 500 files, fewer runs (smoke test)
+    python bench/overhead.py --runner-only  # only the in-process runner figures
 
-- overhead: N trivial gates (``true``) through ``execute_plan`` against the same
-  commands run directly one after the other (median of several runs, in-process:
-  no interpreter start-up or import cost on either side).
-- parallel efficiency: eight gates each sleeping 1 s with ``jobs=2``; ideal 4 s,
-  target under 4.4 s.
+In the same run, on generated repositories (committed, then one staged change):
 
-The full bench (generated 2k/20k-file repositories, ``gatekit check`` against
-pre-commit) is wired by the lead on top of these functions.
+- overhead: ``gatekit check --staged --no-cache`` with five trivial gates
+  (``session: {run: ["true"]}``) against ``pre-commit run`` with five equivalent
+  ``language: system`` local hooks (``always_run``, ``pass_filenames: false``) on
+  the same staged change, and against running ``true`` five times directly.
+  Both tools are warmed first. Targets: gatekit <= 0.5x pre-commit, and
+  <= 1.2x direct + 50 ms.
+- cached (issue 6): the first ``gatekit check --staged`` on a new candidate, the
+  second on the unchanged candidate (every gate ``cached``), and pre-commit
+  re-running the same five hooks. Target: second run < 0.25x pre-commit.
+- parallel efficiency: eight gates each sleeping 1 s, ``gatekit check --jobs 2``;
+  ideal 4 s, target under 4.4 s wall.
+- runner only (in-process, no interpreter start-up on either side): N trivial
+  gates through ``execute_plan`` against the commands run directly.
+
+Medians of several runs, gatekit and pre-commit interleaved so that both see
+the same machine noise. Exit status 0 whatever the figures (it reports).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gatekit.config.models import Event, GateType, SessionSpec
 from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy
@@ -126,30 +142,209 @@ def parallel_efficiency(gates: int = 8, seconds: float = 1.0, jobs: int = 2) -> 
     }
 
 
+GATES = 5
+VALIDATION = "version: 1\ngates:\n" + "".join(
+    f'  - id: g{i}\n    session: {{run: ["true"]}}\n' for i in range(1, GATES + 1)
+)
+PRE_COMMIT = "repos:\n  - repo: local\n    hooks:\n" + "".join(
+    f'      - {{id: h{i}, name: h{i}, entry: "true", language: system, '
+    "always_run: true, pass_filenames: false}\n"
+    for i in range(1, GATES + 1)
+)
+PARALLEL = "version: 1\ngates:\n" + "".join(
+    f'  - id: s{i}\n    session: {{run: ["sleep 1"]}}\n' for i in range(1, 9)
+)
+
+
+def repo_bench(files: int, repeats: int, tmp: Path) -> dict[str, float]:
+    """gatekit check vs pre-commit vs direct, and the cached case, on one generated repository."""
+    from _benchrepo import commit_all, generate, med, run, timed, tool, tool_env
+
+    env = tool_env(tmp)
+    path = tmp / f"repo{files}"
+    rels = generate(path, files, env)
+    (path / "validation.yaml").write_text(VALIDATION)
+    (path / ".pre-commit-config.yaml").write_text(PRE_COMMIT)
+    commit_all(path, env)
+    changed = path / rels[len(rels) // 2]
+    base_text = changed.read_text()
+
+    def stage(n: int) -> None:
+        changed.write_text(f"{base_text}# change {n}\n")
+        run(["git", "add", "--", str(changed.relative_to(path))], path, env)
+
+    gk = [*tool("gatekit"), "check", "--staged"]
+    pc = [*tool("pre-commit"), "run"]
+
+    def gk_cmd(*extra: str) -> Callable[[], object]:
+        return lambda: run([*gk, *extra], path, env)
+
+    def pc_cmd() -> None:
+        run(pc, path, env)
+
+    def direct() -> None:
+        for _ in range(GATES):
+            subprocess.run(["true"], cwd=path, env=env, check=True)
+
+    stage(0)
+    for _ in range(2):  # warm: byte code, pre-commit's store, gatekit's shadow and environments
+        gk_cmd("--no-cache")()
+        pc_cmd()
+    t_gk, t_pc, t_direct = [], [], []
+    for _ in range(repeats):
+        t_gk.append(timed(gk_cmd("--no-cache")))
+        t_pc.append(timed(pc_cmd))
+        t_direct.append(timed(direct))
+
+    first, second, t_pc2 = [], [], []
+    for n in range(1, repeats + 1):
+        stage(n)  # a new candidate: the first run misses the cache
+        first.append(timed(gk_cmd()))
+        second.append(timed(gk_cmd()))
+        t_pc2.append(timed(pc_cmd))
+    doc = json.loads(run([*gk, "--json"], path, env))
+    outcomes = {g["id"]: g["outcome"] for g in doc["gates"]}
+    if set(outcomes.values()) != {"cached"}:
+        raise SystemExit(f"bench: the unchanged candidate was not all cached: {outcomes}")
+    return {
+        "files": files,
+        "gatekit": med(t_gk),
+        "pre-commit": med(t_pc),
+        "direct": med(t_direct),
+        "first": med(first),
+        "second": med(second),
+        "pre-commit-again": med(t_pc2),
+    }
+
+
+def parallel_check(tmp: Path, runs: int) -> float:
+    """Median wall time of ``gatekit check --jobs 2`` with eight gates sleeping 1 s."""
+    from _benchrepo import commit_all, generate, med, run, timed, tool, tool_env
+
+    env = tool_env(tmp)
+    path = tmp / "repo-parallel"
+    generate(path, 50, env)
+    config = tmp / "parallel.yaml"
+    config.write_text(PARALLEL)
+    commit_all(path, env)
+    cmd = [
+        *tool("gatekit"),
+        "check",
+        "--staged",
+        "--no-cache",
+        "--jobs",
+        "2",
+        "--config",
+        str(config),
+    ]
+    run(cmd, path, env)  # warm
+    return med([timed(lambda: run(cmd, path, env)) for _ in range(runs)])
+
+
+def report(results: list[dict[str, float]], parallel: float | None, repeats: int) -> bool:
+    from _benchrepo import ms, table
+
+    ok = True
+    rows = []
+    for r in results:
+        ratio = r["gatekit"] / r["pre-commit"]
+        budget = 1.2 * r["direct"] + 0.050
+        ok &= ratio <= 0.5 and r["gatekit"] <= budget
+        rows.append(
+            [
+                f"{r['files']:,.0f}",
+                ms(r["gatekit"]),
+                ms(r["pre-commit"]),
+                f"{ratio:.2f}x",
+                ms(r["direct"]),
+                f"{ms(budget)}",
+                "yes" if ratio <= 0.5 and r["gatekit"] <= budget else "no",
+            ]
+        )
+    print(f"\nfive trivial gates on one staged change (median of {repeats}):")
+    print(
+        table(
+            ["files", "gatekit", "pre-commit", "gk/pc", "direct", "1.2*direct+50ms", "targets met"],
+            rows,
+        )
+    )
+    rows = []
+    for r in results:
+        ratio = r["second"] / r["pre-commit-again"]
+        ok &= ratio < 0.25
+        rows.append(
+            [
+                f"{r['files']:,.0f}",
+                ms(r["first"]),
+                ms(r["second"]),
+                ms(r["pre-commit-again"]),
+                f"{r['second'] / r['first']:.2f}x",
+                f"{ratio:.2f}x",
+                "yes" if ratio < 0.25 else "no",
+            ]
+        )
+    print(f"\nresult cache: first vs second check of the same candidate (median of {repeats}):")
+    print(
+        table(
+            ["files", "1st (miss)", "2nd (cached)", "pre-commit", "2nd/1st", "2nd/pc", "< 0.25x"],
+            rows,
+        )
+    )
+    print(
+        "  targets: gatekit <= 0.5x pre-commit and <= 1.2x direct + 50 ms; cached < 0.25x pre-commit"
+    )
+    if parallel is not None:
+        ok &= parallel < 4.4
+        print(
+            f"\nparallel: 8 gates x sleep 1 s, gatekit check --jobs 2: {parallel:.2f} s wall "
+            f"(ideal 4 s, target < 4.4 s: {'met' if parallel < 4.4 else 'NOT met'})"
+        )
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runner-only", action="store_true", help="only the runner measurements")
+    parser.add_argument(
+        "--runner-only", action="store_true", help="only the in-process runner figures"
+    )
+    parser.add_argument("--quick", action="store_true", help="one 500-file repository, 3 runs")
     parser.add_argument("--gates", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="runs per median (default 9; quick 3)"
+    )
+    parser.add_argument("--dir", type=Path, default=None, help="where to create the repositories")
     args = parser.parse_args(argv)
-    if not args.runner_only:
-        print(
-            "bench: the repository/pre-commit comparison is not wired yet; running --runner-only",
-            file=sys.stderr,
-        )
-    o = overhead(args.gates, args.repeats)
+    repeats = args.repeats or (3 if args.quick else 9)
+
+    o = overhead(args.gates, repeats)
     print(
-        f"overhead: {o['gates']} trivial gates: gatekit {o['gatekit_s'] * 1000:.1f} ms, "
-        f"direct {o['direct_s'] * 1000:.1f} ms (median of {args.repeats}), "
+        f"runner (in-process): {o['gates']} trivial gates: execute_plan {o['gatekit_s'] * 1000:.1f} ms, "
+        f"direct {o['direct_s'] * 1000:.1f} ms (median of {repeats}), "
         f"ratio {o['ratio']:.2f}x, extra {o['extra_ms']:.1f} ms"
     )
-    p = parallel_efficiency()
-    print(
-        f"parallel: {p['gates']:.0f} gates x 1 s, jobs {p['jobs']:.0f}: wall {p['wall_s']:.2f} s "
-        f"(ideal {p['ideal_s']:.1f} s, efficiency {p['efficiency']:.0%})"
-    )
+    if args.runner_only:
+        p = parallel_efficiency()
+        print(
+            f"parallel (in-process): {p['gates']:.0f} gates x 1 s, jobs {p['jobs']:.0f}: wall {p['wall_s']:.2f} s "
+            f"(ideal {p['ideal_s']:.1f} s, efficiency {p['efficiency']:.0%})"
+        )
+        return 0
+
+    sizes = (500,) if args.quick else (2_000, 20_000)
+    tmp = Path(tempfile.mkdtemp(prefix="gatekit-bench-", dir=args.dir))
+    try:
+        results = []
+        for files in sizes:
+            t0 = time.perf_counter()
+            results.append(repo_bench(files, repeats, tmp))
+            print(f"{files:,} files: measured in {time.perf_counter() - t0:.0f} s", flush=True)
+        parallel = parallel_check(tmp, 1 if args.quick else 3)
+        ok = report(results, parallel, repeats)
+        print("\nall targets met" if ok else "\nsome targets NOT met (see above)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -6,11 +6,13 @@ them. Side effects sit in the stages' own modules.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from gatekit.cache import ResultCache
     from gatekit.config.loader import LoadedConfig
     from gatekit.git.candidate import Candidate, CandidateSpec
+    from gatekit.git.guard import GuardChange
+    from gatekit.git.shadow import Shadow
     from gatekit.plan.cache import PlanCache
     from gatekit.plan.model import GatePlan
     from gatekit.run.output import Reporter
@@ -98,8 +102,7 @@ def run_check(
     results, guard_changes, shadow_commit = _execute(repo, request, plan, candidate, run_dir, reporter, cache, env)
     if cache is not None:
         results = [_with_key(r, plan, cache) for r in results]
-    if guard_changes:
-        results.append(_guard_result(guard_changes))
+    results.extend(_guard_results(guard_changes))
     results = _apply_approvals(repo, candidate.tree, results)
 
     from gatekit.results import CandidateInfo, exit_code_for, verdict_for
@@ -184,18 +187,40 @@ def _execute(
     reporter: Reporter,
     cache: ResultCache | None,
     env: Mapping[str, str],
-) -> tuple[list[GateResult], list[str], str]:
+) -> tuple[list[GateResult], list[GuardChange], str]:
     from gatekit.builtins.hooks import builtin_hook, collect_hook
     from gatekit.git.guard import changes_since, snapshot_main
     from gatekit.git.shadow import ShadowPool
     from gatekit.run.execute import GateHooks, RunOptions, execute_plan
 
-    with ShadowPool(repo).acquire(candidate) as shadow:
-        secrets = _secret_values(repo, plan, candidate, shadow.path)
-        mask = _masker(secrets)
+    pool = ShadowPool(repo)
+    lookup = _cache_hook(cache)
+    with contextlib.ExitStack() as stack:
+        shadow: Shadow | _LazyShadow
+        if _every_gate_cached(plan, request, lookup):
+            # Nothing will run: the checkout of the candidate (it stats every file of the
+            # tree) and the masking pre-scan wait until a gate asks for the shadow, which
+            # only happens if a cache entry went away in between.
+            from gatekit.git.safety import scan_tree
+            from gatekit.git.shadow import candidate_commit
+            scan_tree(repo, candidate.tree)  # refuses unsafe paths, as acquire() does
+            found: list[str] = []
+
+            def materialise() -> Shadow:
+                real = stack.enter_context(pool.acquire(candidate))
+                found.extend(_secret_values(repo, plan, candidate, real.path))
+                return real
+
+            shadow = _LazyShadow(materialise, candidate_commit(repo, candidate))
+            secrets: Sequence[str] = found
+            mask: Callable[[str], str] | None = _live_masker(found)
+        else:
+            shadow = stack.enter_context(pool.acquire(candidate))
+            secrets = _secret_values(repo, plan, candidate, shadow.path)
+            mask = _masker(secrets)
         hooks = GateHooks(
             run_builtin=builtin_hook(repo, base=candidate.base, tree=candidate.tree, changed=candidate.changed),
-            lookup_cache=_cache_hook(cache),
+            lookup_cache=lookup,
             collect=collect_hook(run_dir, secrets),
             mask=mask,
         )
@@ -213,8 +238,51 @@ def _execute(
             # The promotion target may move while the gates run (another process, a merge
             # queue): that is the compare-and-swap's case (exit 4, nothing overwritten), not
             # a gate writing into the repository. changes_since lines start with the ref name.
-            guard_changes = [c for c in guard_changes if not c.startswith(request.promote + " ")]
+            guard_changes = [c for c in guard_changes if not c.text.startswith(request.promote + " ")]
         return results, guard_changes, shadow.commit
+
+
+def _every_gate_cached(
+    plan: GatePlan, request: CheckRequest, lookup: Callable[..., GateResult | None] | None
+) -> bool:
+    """Whether every gate the run would start is a cache hit (so none needs the shadow)."""
+    if lookup is None or request.only or request.skip:
+        return False
+    run = [g for g in plan.gates if g.decision.value == "run"]
+    return bool(run) and all(g.cache and lookup(g) is not None for g in run)
+
+
+def _live_masker(values: list[str]) -> Callable[[str], str]:
+    """Masks the values the list holds when called (filled when the shadow is materialised)."""
+    from gatekit.reports.masking import mask_secrets
+
+    def mask(text: str) -> str:
+        return mask_secrets(text, values)
+
+    return mask
+
+
+class _LazyShadow:
+    """The shadow, materialised the first time a gate asks for it (thread-safe)."""
+
+    def __init__(self, materialise: Callable[[], Shadow], commit: str) -> None:
+        self._materialise = materialise
+        self._real: Shadow | None = None
+        self._lock = threading.Lock()
+        self.commit = commit  # candidate_commit() is deterministic: the real shadow's too
+
+    def _get(self) -> Shadow:
+        with self._lock:
+            if self._real is None:
+                self._real = self._materialise()
+            return self._real
+
+    @property
+    def path(self) -> Path:
+        return self._get().path
+
+    def reset(self) -> None:
+        self._get().reset()
 
 
 def _cache(repo: pygit2.Repository, candidate: Candidate) -> ResultCache:
@@ -276,13 +344,19 @@ def _apply_approvals(repo: pygit2.Repository, tree: str, results: list[GateResul
     return out
 
 
-def _guard_result(changes: list[str]) -> GateResult:
-    return GateResult(
-        id="gatekit-guard",
-        outcome=Outcome.ERROR,
-        reason="a gate wrote into the main repository: " + "; ".join(changes),
-        required=True,
-    )
+def _guard_results(changes: list[GuardChange]) -> list[GateResult]:
+    """Changes to the main repository during the gates: a failure when a gate made them,
+    an advisory (not required) result when the user may have (another terminal)."""
+    by_gate = [c.text for c in changes if c.by_gate]
+    unsure = [c.text for c in changes if not c.by_gate]
+    out = []
+    if by_gate:
+        reason = "a gate wrote into the main repository: " + "; ".join(by_gate)
+        out.append(GateResult(id="gatekit-guard", outcome=Outcome.ERROR, reason=reason, required=True))
+    if unsure:
+        reason = "the main repository changed during the check (by you or by a gate): " + "; ".join(unsure)
+        out.append(GateResult(id="gatekit-guard-notice", outcome=Outcome.ERROR, reason=reason, required=False))
+    return out
 
 
 def environment() -> Environment:

@@ -6,11 +6,19 @@ print secret values at debug level: it is silenced for good.
 
 :class:`Hit` is the only place a plain secret value lives; its ``repr`` hides
 the value and nothing here logs it.
+
+Scans are memoised per process (:data:`_SCANNED`): ``gatekit check`` scans the
+changed files once for masking and the ``secrets`` gate scans them again; with
+the same settings (no baseline, or the same one) and the same file bytes the
+second scan is the first one's answer. The key is the file's path, the
+sha256 of its bytes (read before and after the scan, kept only when equal)
+and the active settings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -24,6 +32,10 @@ from gatekit.builtins._files import escapes_root, resolve_inside
 from gatekit.errors import UsageError
 
 _LOCK = threading.Lock()
+# (file path, sha256 of its bytes, settings key) -> hits; only touched under _LOCK.
+_SCANNED: dict[tuple[str, str, str], tuple[Hit, ...]] = {}
+_SCANNED_MAX = 20_000
+_settings_key = ""
 
 
 @dataclass(frozen=True)
@@ -78,24 +90,69 @@ def settings(baseline_data: dict[str, Any] | None) -> Iterator[None]:
     with _LOCK:
         _quiet()
         if baseline_data is None:
-            with default_settings():
+            with default_settings(), _keyed("default"):
                 yield
         else:
             config: dict[str, Any] = {
                 k: baseline_data[k] for k in ("plugins_used", "filters_used") if k in baseline_data
             }
             if not config.get("plugins_used"):
-                with default_settings():
+                with default_settings(), _keyed("default"):
                     yield
                 return
-            with transient_settings(config):
+            key = "baseline:" + json.dumps(config, sort_keys=True, default=str)
+            with transient_settings(config), _keyed(key):
                 yield
+
+
+@contextlib.contextmanager
+def _keyed(key: str) -> Iterator[None]:
+    """Name the active settings for the memo (called under _LOCK)."""
+    global _settings_key
+    _settings_key = key
+    try:
+        yield
+    finally:
+        _settings_key = ""
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _scan_one(root: Path, rel: str) -> tuple[Hit, ...]:
+    """Hits of one file, memoised on (path, bytes, settings) (call inside :func:`settings`)."""
+    from detect_secrets.core import scan
+
+    path = root / rel
+    before = _digest(path) if _settings_key else None
+    if before is not None:
+        memo = _SCANNED.get((str(path), before, _settings_key))
+        if memo is not None:
+            return memo
+    hits = tuple(
+        Hit(
+            path=rel,
+            line=int(secret.line_number or 1),
+            type=str(secret.type),
+            hashed=str(secret.secret_hash),
+            value=secret.secret_value,
+        )
+        for secret in scan.scan_file(str(path))
+        if secret.secret_value is not None
+    )
+    if before is not None and _digest(path) == before:
+        if len(_SCANNED) >= _SCANNED_MAX:
+            _SCANNED.clear()
+        _SCANNED[(str(path), before, _settings_key)] = hits
+    return hits
 
 
 def scan_files(root: Path, paths: Sequence[str], notes: list[str] | None = None) -> list[Hit]:
     """Hits of every line of ``paths`` under ``root`` (call inside :func:`settings`)."""
-    from detect_secrets.core import scan
-
     hits: list[Hit] = []
     for rel in paths:
         if escapes_root(root, rel):
@@ -104,16 +161,5 @@ def scan_files(root: Path, paths: Sequence[str], notes: list[str] | None = None)
             continue
         if (root / rel).is_symlink() or resolve_inside(root, rel) is None:
             continue
-        for secret in scan.scan_file(str(root / rel)):
-            if secret.secret_value is None:
-                continue
-            hits.append(
-                Hit(
-                    path=rel,
-                    line=int(secret.line_number or 1),
-                    type=str(secret.type),
-                    hashed=str(secret.secret_hash),
-                    value=secret.secret_value,
-                )
-            )
+        hits.extend(_scan_one(root, rel))
     return hits

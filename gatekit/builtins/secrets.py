@@ -109,8 +109,41 @@ def to_finding(hit: Hit) -> Finding:
     )
 
 
-def mask_values(hits: Sequence[Hit]) -> tuple[str, ...]:
-    return tuple(sorted({h.value for h in hits if len(h.value) >= MIN_MASK_LENGTH}))
+def key_material(root: Path, hits: Sequence[Hit]) -> set[str]:
+    """The body lines of every private key block in the files of private-key hits.
+
+    detect-secrets' value for a private key is only its ``BEGIN ... PRIVATE KEY``
+    header; the key itself is the base64 body, which a gate printing the file
+    would otherwise log in clear.
+    """
+    from gatekit.builtins._files import resolve_inside
+
+    out: set[str] = set()
+    for rel in sorted({h.path for h in hits if h.type == "Private Key"}):
+        real = resolve_inside(root, rel)
+        if real is None:
+            continue
+        try:
+            text = real.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        inside = False
+        for raw in text.splitlines():
+            line = raw.strip()
+            if "BEGIN" in line and "PRIVATE KEY" in line:
+                inside = True
+            elif "END" in line and "PRIVATE KEY" in line:
+                inside = False
+            elif inside and ":" not in line and len(line) >= MIN_MASK_LENGTH:
+                out.add(line)  # base64 body (PEM headers such as "Proc-Type: ..." are not secret)
+    return out
+
+
+def mask_values(hits: Sequence[Hit], root: Path | None = None) -> tuple[str, ...]:
+    values = {h.value for h in hits if len(h.value) >= MIN_MASK_LENGTH}
+    if root is not None:
+        values |= key_material(root, hits)
+    return tuple(sorted(values))
 
 
 def run(ctx: BuiltinContext) -> BuiltinOutcome:
@@ -128,7 +161,7 @@ def run(ctx: BuiltinContext) -> BuiltinOutcome:
         passed=not findings,
         findings=findings,
         log=summarize(NAME, scanned, findings, notes),
-        secret_values=mask_values(hits),
+        secret_values=mask_values(hits, ctx.root),
     )
 
 
@@ -136,10 +169,10 @@ def secret_values_for_masking(ctx: BuiltinContext) -> tuple[str, ...]:
     """Plain values of every secret detect-secrets finds in ``ctx.paths`` (all lines, baseline
     or not), for :func:`gatekit.reports.masking.mask_secrets`. Never print or store them."""
     hits, _new, _n = scan(ctx, [])
-    return mask_values(hits)
+    return mask_values(hits, ctx.root)
 
 
 def secret_values_in(root: Path, paths: Sequence[str]) -> tuple[str, ...]:
     """Same as :func:`secret_values_for_masking` without a context (default settings)."""
     with settings(None):
-        return mask_values(scan_files(root, list(paths)))
+        return mask_values(scan_files(root, list(paths)), root)

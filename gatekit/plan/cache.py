@@ -45,7 +45,14 @@ POLICY_PREFIX = "gatekit:"
 _PACKAGE = Path(__file__).resolve().parent.parent
 # gatekit's code that decides what a plan contains: a change to it (an editable
 # install has no new version number) must not serve an old plan.
-_PLANNING_CODE = ("config", "plan", "builtins/__init__.py", "globs.py", "__init__.py", "resources.py")
+_PLANNING_CODE = (
+    "config",
+    "plan",
+    "builtins/__init__.py",
+    "globs.py",
+    "__init__.py",
+    "resources.py",
+)
 
 
 def _code_stamp() -> list[Any]:
@@ -135,7 +142,9 @@ class PlanCache:
         if not isinstance(deps, list) or not deps:
             return False
         for item in deps:
-            if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            if not (
+                isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+            ):
                 return False
             if _sha256(self._dep_path(item[0])) != item[1]:
                 return False
@@ -145,14 +154,22 @@ class PlanCache:
         if self._source_key is None or self._deps is None:
             return None
         key = canonical.digest(
-            {"source": self._source_key, "deps": self._deps, "context": context.model_dump(mode="json")}
+            {
+                "source": self._source_key,
+                "deps": self._deps,
+                "context": context.model_dump(mode="json"),
+            }
         )
         return self.dir / f"plan-{key}.json"
 
     # -- lookups ------------------------------------------------------------------------
 
     def context(
-        self, event: str, branch: str | None, changed: Sequence[str] | None, environ: Mapping[str, str]
+        self,
+        event: str,
+        branch: str | None,
+        changed: Sequence[str] | None,
+        environ: Mapping[str, str],
     ) -> PlanContext:
         """The plan context, as ``gatekit.plan.compile.make_context`` builds it (needs ``flags``)."""
         from gatekit.config.models import Event

@@ -61,8 +61,13 @@ class MaskedLog(io.TextIOBase):
         self._inner.flush()
 
     def close(self) -> None:
-        self._inner.close()
-        super().close()
+        # IOBase.close() flushes first: it must run while the inner log is still open.
+        if self.closed:
+            return
+        try:
+            super().close()
+        finally:
+            self._inner.close()
 
 
 class RunStatus:
