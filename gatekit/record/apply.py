@@ -28,13 +28,11 @@ killed apply can leave temporary ``.*.gatekit-*.tmp`` files and a held
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
 import signal
 import stat
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -42,7 +40,7 @@ from typing import TYPE_CHECKING, Final
 
 from gatekit.errors import GatekitError, UnsafePathError
 from gatekit.git.repo import gatekit_dir, workdir
-from gatekit.record.locks import LockBusyError, backoff_delay, flocked, remove_quietly
+from gatekit.record.locks import LockBusyError, flocked, remove_quietly, wait_until
 from gatekit.record.objects import Entry
 
 if TYPE_CHECKING:
@@ -159,23 +157,22 @@ def _index_lock(repo: pygit2.Repository, journal: Path) -> Iterator[Path]:
     st = os.lstat(private)
     record = {"state": "prepared", "files": [], "index": None, "lock": [st.st_ino, st.st_mtime_ns]}
     _write_json_atomic(journal, record)
-    deadline = time.monotonic() + INDEX_LOCK_TIMEOUT
-    attempt = 0
+
+    def acquired() -> bool:
+        try:
+            os.link(private, lock)
+        except FileExistsError:
+            return False
+        return True
+
+    def busy() -> GatekitError:
+        return LockBusyError(
+            f"{lock} exists: another git process is using the index",
+            tip="wait for it to finish; if none is running, remove the lock file",
+        )
+
     try:
-        while True:
-            try:
-                os.link(private, lock)
-                break
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise
-                if time.monotonic() > deadline:
-                    raise LockBusyError(
-                        f"{lock} exists: another git process is using the index",
-                        tip="wait for it to finish; if none is running, remove the lock file",
-                    ) from None
-                time.sleep(backoff_delay(attempt, base=0.005, cap=0.2))
-                attempt += 1
+        wait_until(acquired, INDEX_LOCK_TIMEOUT, busy, base=0.005, cap=0.2)
     finally:
         remove_quietly(private)
     try:

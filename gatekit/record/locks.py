@@ -23,7 +23,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,6 +39,25 @@ class LockBusyError(GatekitError):
 def backoff_delay(attempt: int, base: float = 0.002, cap: float = 0.1) -> float:
     """Exponential backoff with full jitter: bounded, and never in lockstep."""
     return random.uniform(0, min(cap, base * (2**attempt)))
+
+
+def wait_until(
+    acquired: Callable[[], bool],
+    timeout: float,
+    busy: Callable[[], GatekitError],
+    *,
+    base: float = 0.002,
+    cap: float = 0.1,
+) -> None:
+    """Call ``acquired()`` until it returns True, backing off with jitter; raise ``busy()``
+    once ``timeout`` seconds have passed. The one retry loop of every gatekit lock."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while not acquired():
+        if time.monotonic() > deadline:
+            raise busy()
+        time.sleep(backoff_delay(attempt, base, cap))
+        attempt += 1
 
 
 def process_start_time(pid: int) -> str | None:
@@ -198,23 +217,24 @@ def flocked(path: Path, timeout: float = LOCK_TIMEOUT, what: str = "lock") -> It
     """Hold an exclusive ``fcntl`` lock on ``path``; released by the kernel if we die."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquired() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return False
+        return True
+
+    def busy() -> GatekitError:
+        return LockBusyError(
+            f"{what} is still busy after {timeout:.0f}s",
+            tip="another gatekit process is writing; try again when it finishes",
+        )
+
     try:
-        deadline = time.monotonic() + timeout
-        attempt = 0
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise LockBusyError(
-                        f"{what} is still busy after {timeout:.0f}s",
-                        tip="another gatekit process is writing; try again when it finishes",
-                    ) from None
-                time.sleep(backoff_delay(attempt, base=0.001, cap=0.05))
-                attempt += 1
+        wait_until(acquired, timeout, busy, base=0.001, cap=0.05)
         yield
     finally:
         os.close(fd)  # closing releases the flock

@@ -17,22 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gatekit.errors import TargetMovedError
+from gatekit.errors import GatekitError, TargetMovedError
 from gatekit.git.repo import common_dir, gatekit_dir
 from gatekit.record.locks import (
     LOCK_TIMEOUT,
     LockBusyError,
-    backoff_delay,
     describe_holder,
     flocked,
     intent_path_for,
     remove_if_stale,
     remove_quietly,
+    wait_until,
     write_intent,
     write_owner,
 )
@@ -70,27 +69,30 @@ def locked_ref(
 
     lock_path, guard_path, owner_path = _lock_paths(repo, name)
     with flocked(guard_path, timeout, what=f"the gatekit lock of {name}"):
-        deadline = time.monotonic() + timeout
-        attempt = 0
         if lock_path.exists():
             remove_if_stale(lock_path, owner_path)  # before our intent replaces a dead one's
-        while True:
+        tx: ReferenceTransaction | None = None
+
+        def acquired() -> bool:
+            nonlocal tx
             write_intent(owner_path)
             tx = repo.transaction()
             try:
                 tx.lock_ref(name)
-                break
             except pygit2.GitError:
                 tx.__exit__(RuntimeError, None, None)  # free, commit nothing
-                if remove_if_stale(lock_path, owner_path):
-                    continue
-                if time.monotonic() > deadline:
-                    raise LockBusyError(
-                        f"{name} is locked by {describe_holder(owner_path)} ({lock_path.name})",
-                        tip=f"if no git or gatekit process is running, remove {lock_path}",
-                    ) from None
-                time.sleep(backoff_delay(attempt))
-                attempt += 1
+                tx = None
+                return remove_if_stale(lock_path, owner_path) and acquired()
+            return True
+
+        def busy() -> GatekitError:
+            return LockBusyError(
+                f"{name} is locked by {describe_holder(owner_path)} ({lock_path.name})",
+                tip=f"if no git or gatekit process is running, remove {lock_path}",
+            )
+
+        wait_until(acquired, timeout, busy)
+        assert tx is not None
         try:
             write_owner(owner_path, lock_path)
             try:
