@@ -1,0 +1,176 @@
+"""The run stage of gatekit check: the shadow, the hooks into the runner, the cache.
+
+When every gate that would run is a cache hit, the shadow is materialised only if
+a gate asks for it (a cache entry that went away in between).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gatekit.results import GateResult, Outcome
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from gatekit.cache import ResultCache
+    from gatekit.check import CheckRequest
+    from gatekit.git.candidate import Candidate
+    from gatekit.git.guard import GuardChange
+    from gatekit.git.shadow import Shadow
+    from gatekit.plan.model import GatePlan
+    from gatekit.run.output import Reporter
+
+
+def execute(
+    repo: pygit2.Repository,
+    request: CheckRequest,
+    plan: GatePlan,
+    candidate: Candidate,
+    run_dir: Path,
+    reporter: Reporter,
+    cache: ResultCache | None,
+    env: Mapping[str, str],
+) -> tuple[list[GateResult], list[GuardChange], str]:
+    from gatekit.builtins.hooks import builtin_hook, collect_hook
+    from gatekit.git.guard import changes_since, snapshot_main
+    from gatekit.git.shadow import ShadowPool
+    from gatekit.run.execute import GateHooks, RunOptions, execute_plan
+
+    pool = ShadowPool(repo)
+    lookup = _cache_hook(cache)
+    with contextlib.ExitStack() as stack:
+        shadow: Shadow | _LazyShadow
+        if _every_gate_cached(plan, request, lookup):
+            # Nothing will run: the checkout of the candidate (it stats every file of the
+            # tree) and the masking pre-scan wait until a gate asks for the shadow, which
+            # only happens if a cache entry went away in between.
+            from gatekit.git.safety import scan_tree
+            from gatekit.git.shadow import candidate_commit
+            scan_tree(repo, candidate.tree)  # refuses unsafe paths, as acquire() does
+            found: list[str] = []
+
+            def materialise() -> Shadow:
+                real = stack.enter_context(pool.acquire(candidate))
+                found.extend(_secret_values(repo, plan, candidate, real.path))
+                return real
+
+            shadow = _LazyShadow(materialise, candidate_commit(repo, candidate))
+            secrets: Sequence[str] = found
+            mask: Callable[[str], str] | None = _live_masker(found)
+        else:
+            shadow = stack.enter_context(pool.acquire(candidate))
+            secrets = _secret_values(repo, plan, candidate, shadow.path)
+            mask = _masker(secrets)
+        hooks = GateHooks(
+            run_builtin=builtin_hook(repo, base=candidate.base, tree=candidate.tree, changed=candidate.changed),
+            lookup_cache=lookup,
+            collect=collect_hook(run_dir, secrets),
+            mask=mask,
+        )
+        options = RunOptions(
+            jobs=request.jobs,
+            fail_fast=request.fail_fast,
+            only=request.only,
+            skip=request.skip,
+            environ=env,
+        )
+        snapshot = snapshot_main(repo)
+        results = execute_plan(plan, shadow, run_dir, options, reporter, hooks)
+        guard_changes = changes_since(repo, snapshot)
+        if request.promote:
+            # The promotion target may move while the gates run (another process, a merge
+            # queue): that is the compare-and-swap's case (exit 4, nothing overwritten), not
+            # a gate writing into the repository. changes_since lines start with the ref name.
+            guard_changes = [c for c in guard_changes if not c.text.startswith(request.promote + " ")]
+        return results, guard_changes, shadow.commit
+
+
+def _every_gate_cached(
+    plan: GatePlan, request: CheckRequest, lookup: Callable[..., GateResult | None] | None
+) -> bool:
+    """Whether every gate the run would start is a cache hit (so none needs the shadow)."""
+    if lookup is None or request.only or request.skip:
+        return False
+    run = [g for g in plan.gates if g.decision.value == "run"]
+    return bool(run) and all(g.cache and lookup(g) is not None for g in run)
+
+
+def _live_masker(values: list[str]) -> Callable[[str], str]:
+    """Masks the values the list holds when called (filled when the shadow is materialised)."""
+    from gatekit.reports.masking import mask_secrets
+
+    def mask(text: str) -> str:
+        return mask_secrets(text, values)
+
+    return mask
+
+
+class _LazyShadow:
+    """The shadow, materialised the first time a gate asks for it (thread-safe)."""
+
+    def __init__(self, materialise: Callable[[], Shadow], commit: str) -> None:
+        self._materialise = materialise
+        self._real: Shadow | None = None
+        self._lock = threading.Lock()
+        self.commit = commit  # candidate_commit() is deterministic: the real shadow's too
+
+    def _get(self) -> Shadow:
+        with self._lock:
+            if self._real is None:
+                self._real = self._materialise()
+            return self._real
+
+    @property
+    def path(self) -> Path:
+        return self._get().path
+
+    def reset(self) -> None:
+        self._get().reset()
+
+
+def result_cache(repo: pygit2.Repository, candidate: Candidate) -> ResultCache:
+    from gatekit.cache import ResultCache
+
+    return ResultCache(repo, tree=candidate.tree, base=candidate.base)
+
+
+def _cache_hook(cache: ResultCache | None) -> Callable[..., GateResult | None] | None:
+    if cache is None:
+        return None
+    from gatekit.cache import cache_hook
+
+    return cache_hook(cache)
+
+
+def with_cache_key(result: GateResult, plan: GatePlan, cache: ResultCache) -> GateResult:
+    if result.cache_key is not None or result.outcome is not Outcome.PASSED:
+        return result
+    try:
+        gate = plan.gate(result.id)
+    except KeyError:
+        return result
+    if not gate.cache or result.flaky:
+        return result
+    return result.model_copy(update={"cache_key": cache.key_for(gate)})
+
+
+def _secret_values(repo: pygit2.Repository, plan: GatePlan, candidate: Candidate, root: Path) -> tuple[str, ...]:
+    """Secret values in what the candidate changes, so that every log can mask them."""
+    if not any(g.builtin == "secrets" and g.decision.value == "run" for g in plan.gates):
+        return ()
+    from gatekit.builtins.secrets import secret_values_in
+
+    return tuple(secret_values_in(root, candidate.changed))
+
+
+def _masker(secrets: tuple[str, ...]) -> Callable[[str], str] | None:
+    if not secrets:
+        return None
+    from gatekit.reports.masking import mask_secrets
+
+    return lambda text: mask_secrets(text, secrets)
