@@ -8,8 +8,8 @@ Layout under ``<git common dir>/gatekit/shadows/``::
 
 A shadow's HEAD is a commit of the candidate tree whose parent is the base
 (deterministic: same tree and base give the same commit), kept reachable by
-``refs/gatekit/shadow/<name>``. Refreshing checks the commit out through the
-worktree's own Repository handle with FORCE | REMOVE_UNTRACKED | REMOVE_IGNORED:
+``refs/gatekit/shadow/<name>``. Refreshing runs ``git checkout -f --detach`` and
+``git clean -ffdx`` inside the worktree (hooks disabled):
 only changed files are rewritten, and everything a previous gate left behind
 (untracked files, build outputs, ignored caches such as ``__pycache__`` or
 ``.nox``) is removed, so nothing leaks from one run into the next. Gates keep
@@ -71,9 +71,10 @@ class Shadow:
     commit: str
     tree: str
     _symlinks: tuple[str, ...] = field(default=(), repr=False)
+    _lock_fd: int | None = field(default=None, repr=False)
 
     def reset(self) -> None:
-        _checkout(self.path, self.commit)
+        _checkout(self.path, self.commit, self._lock_fd)
         _refuse_escaping_links(self.path, self._symlinks)
 
 
@@ -95,7 +96,7 @@ class ShadowPool:
             path = self.path_for(name)
             self._set_ref(name, commit)
             self._materialise(path, commit, fd)
-            shadow = Shadow(name, path, commit, candidate.tree, scan.symlinks)
+            shadow = Shadow(name, path, commit, candidate.tree, scan.symlinks, fd)
             _refuse_escaping_links(path, scan.symlinks)
             yield shadow
 
@@ -186,7 +187,7 @@ class ShadowPool:
             self._create(path, commit, fd)
             return
         try:
-            _checkout(path, commit)
+            _checkout(path, commit, fd)
         except (OSError, RepositoryError):
             # a gate left something checkout cannot remove (read-only dirs, ...): start over
             self._destroy(path)
@@ -255,19 +256,29 @@ class ShadowPool:
 # -- materialising ------------------------------------------------------------------
 
 
-def _checkout(path: Path, commit: str) -> None:
-    import pygit2
-    from pygit2.enums import CheckoutStrategy as S
+def _checkout(path: Path, commit: str, lock_fd: int | None = None) -> None:
+    """Reset the shadow to ``commit``: only changed files are rewritten (git's index
+    stat data), then every untracked and ignored file a gate left is removed.
 
-    try:
-        shadow = pygit2.Repository(str(path))
-        target = shadow[commit]  # objects must come from the worktree's own handle
-        shadow.checkout_tree(  # type: ignore[no-untyped-call]
-            target.peel(pygit2.Tree), strategy=S.FORCE | S.REMOVE_UNTRACKED | S.REMOVE_IGNORED
-        )
-        shadow.set_head(target.id)
-    except (pygit2.GitError, KeyError) as exc:
-        raise RepositoryError(f"cannot refresh the shadow worktree {path.name}: {exc}") from None
+    git itself rather than libgit2: its checkout and clean together took ~45 ms on
+    20,000 files where libgit2's FORCE|REMOVE_UNTRACKED|REMOVE_IGNORED took ~80 ms,
+    and it runs the same filters (e.g. LFS) as the ``git worktree add`` that made the
+    slot. The slot's lock fd goes to git, so a killed gatekit's git keeps the slot
+    locked until it has finished too.
+    """
+    fds = () if lock_fd is None else (lock_fd,)
+    for args in (
+        ["-c", "core.hooksPath=/dev/null", "checkout", "-q", "-f", "--detach", commit],
+        ["clean", "-q", "-ffdx"],
+    ):
+        # the ceiling keeps git from walking up into the main .git should a gate have
+        # removed the shadow's .git file: then this fails and the slot is rebuilt
+        env = {"GIT_CEILING_DIRECTORIES": str(path.parent)}
+        proc = run_git(args, cwd=path, env=env, pass_fds=fds)
+        if proc.returncode != 0:
+            raise RepositoryError(
+                f"cannot refresh the shadow worktree {path.name}: {describe_failure(args, proc)}"
+            )
 
 
 def _refuse_escaping_links(path: Path, symlinks: tuple[str, ...]) -> None:
