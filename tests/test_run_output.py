@@ -89,3 +89,23 @@ def test_status_heartbeat_while_running(tmp_path: Path) -> None:
     assert len({s["heartbeat"] for s in running}) >= 2
     assert any(isinstance(s["pid"], int) for s in running)
     assert any(s["last_lines"] == ["tick"] for s in running)
+
+
+def test_final_table_lists_the_findings_of_failed_gates() -> None:
+    from gatekit.results import Finding, GateResult, Outcome
+    from gatekit.run.output import final_table
+
+    bad = GateResult(
+        id="parse-json",
+        outcome=Outcome.FAILED,
+        reason="builtin parse-json: 1 finding(s)",
+        findings=(Finding(rule="parse-json", path="a.json", line=2, message="invalid JSON"),),
+    )
+    good = GateResult(
+        id="secrets",
+        outcome=Outcome.PASSED,
+        findings=(Finding(rule="x", path="b.txt", line=1, message="baseline only"),),
+    )
+    table = final_table([bad, good])
+    assert "  a.json:2: invalid JSON" in table
+    assert "b.txt" not in table  # a passing gate's notes are not failures

@@ -74,7 +74,20 @@ def final_table(results: Sequence[GateResult]) -> str:
         tries = f" [{len(r.attempts)} attempts]" if len(r.attempts) > 1 else ""
         reason = (r.reason + extra + tries).strip()
         rows.append(f"{r.id:<{width}}  {r.outcome.value:<14}  {r.duration:>6.2f}s  {reason}")
+    for r in results:
+        if r.findings and r.outcome.value not in ("passed", "cached", "approved"):
+            rows.append(f"{r.id}:")
+            rows.extend(f"  {_where(f.path, f.line)}: {f.message}" for f in r.findings[:MAX_FINDINGS])
+            if len(r.findings) > MAX_FINDINGS:
+                rows.append(f"  ... and {len(r.findings) - MAX_FINDINGS} more (see the log)")
     return "\n".join(rows) + "\n"
+
+
+MAX_FINDINGS = 20
+
+
+def _where(path: str, line: int | None) -> str:
+    return path if line is None else f"{path}:{line}"
 
 
 class PlainReporter:
