@@ -3,6 +3,7 @@
     python bench/overhead.py                # 2,000- and 20,000-file repositories
     python bench/overhead.py --quick        # 500 files, fewer runs (smoke test)
     python bench/overhead.py --runner-only  # only the in-process runner figures
+    python bench/overhead.py --daemon       # also through `gatekit daemon` (warm start)
 
 In the same run, on generated repositories (committed, then one staged change):
 
@@ -15,6 +16,11 @@ In the same run, on generated repositories (committed, then one staged change):
 - cached (issue 6): the first ``gatekit check --staged`` on a new candidate, the
   second on the unchanged candidate (every gate ``cached``), and pre-commit
   re-running the same five hooks. Target: second run < 0.25x pre-commit.
+- daemon (``--daemon``): the same overhead and cached checks with a
+  ``gatekit daemon`` running (started with a temporary ``XDG_RUNTIME_DIR``
+  before the timing, stopped after): the client connects, a forked worker that
+  has everything imported runs the check. The other gatekit columns run with
+  ``GATEKIT_NO_DAEMON=1`` (in-process, whatever daemon the user runs).
 - parallel efficiency: eight gates each sleeping 1 s, ``gatekit check --jobs 2``;
   ideal 4 s, target under 4.4 s wall.
 - runner only (in-process, no interpreter start-up on either side): N trivial
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import shutil
 import statistics
 import subprocess
@@ -156,11 +163,15 @@ PARALLEL = "version: 1\ngates:\n" + "".join(
 )
 
 
-def repo_bench(files: int, repeats: int, tmp: Path) -> dict[str, float]:
+def repo_bench(files: int, repeats: int, tmp: Path, daemon: bool = False) -> dict[str, float]:
     """gatekit check vs pre-commit vs direct, and the cached case, on one generated repository."""
     from _benchrepo import commit_all, generate, med, run, timed, tool, tool_env
 
-    env = tool_env(tmp)
+    env = {**tool_env(tmp), "GATEKIT_NO_DAEMON": "1"}
+    xdg = tmp / f"xdg{files}"
+    xdg.mkdir(mode=0o700)
+    denv = {k: v for k, v in env.items() if k != "GATEKIT_NO_DAEMON"}
+    denv["XDG_RUNTIME_DIR"] = str(xdg)
     path = tmp / f"repo{files}"
     rels = generate(path, files, env)
     (path / "validation.yaml").write_text(VALIDATION)
@@ -179,6 +190,9 @@ def repo_bench(files: int, repeats: int, tmp: Path) -> dict[str, float]:
     def gk_cmd(*extra: str) -> Callable[[], object]:
         return lambda: run([*gk, *extra], path, env)
 
+    def dm_cmd(*extra: str) -> Callable[[], object]:
+        return lambda: run([*gk, *extra], path, denv)
+
     def pc_cmd() -> None:
         run(pc, path, env)
 
@@ -187,34 +201,70 @@ def repo_bench(files: int, repeats: int, tmp: Path) -> dict[str, float]:
             subprocess.run(["true"], cwd=path, env=env, check=True)
 
     stage(0)
-    for _ in range(2):  # warm: byte code, pre-commit's store, gatekit's shadow and environments
-        gk_cmd("--no-cache")()
-        pc_cmd()
-    t_gk, t_pc, t_direct = [], [], []
-    for _ in range(repeats):
-        t_gk.append(timed(gk_cmd("--no-cache")))
-        t_pc.append(timed(pc_cmd))
-        t_direct.append(timed(direct))
+    if daemon:
+        run([*tool("gatekit"), "daemon", "start", "--idle-timeout", "10m"], tmp, denv)
+    try:
+        for _ in range(2):  # warm: byte code, pre-commit's store, gatekit's shadow and environments
+            gk_cmd("--no-cache")()
+            pc_cmd()
+            if daemon:
+                dm_cmd("--no-cache")()
+        t_gk, t_pc, t_direct, t_dm = [], [], [], []
+        for _ in range(repeats):
+            t_gk.append(timed(gk_cmd("--no-cache")))
+            if daemon:
+                t_dm.append(timed(dm_cmd("--no-cache")))
+            t_pc.append(timed(pc_cmd))
+            t_direct.append(timed(direct))
 
-    first, second, t_pc2 = [], [], []
-    for n in range(1, repeats + 1):
-        stage(n)  # a new candidate: the first run misses the cache
-        first.append(timed(gk_cmd()))
-        second.append(timed(gk_cmd()))
-        t_pc2.append(timed(pc_cmd))
-    doc = json.loads(run([*gk, "--json"], path, env))
+        first, second, t_pc2, first_dm, second_dm = [], [], [], [], []
+        for n in range(1, repeats + 1):
+            stage(n)  # a new candidate: the first run misses the cache
+            first.append(timed(gk_cmd()))
+            second.append(timed(gk_cmd()))
+            if daemon:
+                second_dm.append(timed(dm_cmd()))
+            t_pc2.append(timed(pc_cmd))
+            if daemon:
+                stage(n + 1000)
+                first_dm.append(timed(dm_cmd()))
+        doc = json.loads(run([*gk, "--json"], path, env))
+        if daemon:
+            served = _daemon_served(denv)
+            expected = 2 + 3 * repeats
+            if served != expected:
+                raise SystemExit(f"bench: the daemon served {served} checks, not {expected}")
+    finally:
+        if daemon:
+            run([*tool("gatekit"), "daemon", "stop"], tmp, denv)
     outcomes = {g["id"]: g["outcome"] for g in doc["gates"]}
     if set(outcomes.values()) != {"cached"}:
         raise SystemExit(f"bench: the unchanged candidate was not all cached: {outcomes}")
+    nan = float("nan")
     return {
         "files": files,
         "gatekit": med(t_gk),
+        "daemon": med(t_dm) if daemon else nan,
         "pre-commit": med(t_pc),
         "direct": med(t_direct),
         "first": med(first),
         "second": med(second),
+        "first-daemon": med(first_dm) if daemon else nan,
+        "second-daemon": med(second_dm) if daemon else nan,
         "pre-commit-again": med(t_pc2),
     }
+
+
+def _daemon_served(env: dict[str, str]) -> int:
+    from gatekit.daemon import control
+
+    status = control.status(env)
+    if not status.running:
+        raise SystemExit(
+            "bench: the daemon stopped during the timing (its sources changed?), "
+            "so some daemon figures are in-process runs"
+        )
+    return int(status.info["served"])
 
 
 def parallel_check(tmp: Path, runs: int) -> float:
@@ -244,52 +294,67 @@ def parallel_check(tmp: Path, runs: int) -> float:
 def report(results: list[dict[str, float]], parallel: float | None, repeats: int) -> bool:
     from _benchrepo import ms, table
 
+    daemon = bool(results) and not math.isnan(results[0]["daemon"])
     ok = True
     rows = []
     for r in results:
         ratio = r["gatekit"] / r["pre-commit"]
         budget = 1.2 * r["direct"] + 0.050
         ok &= ratio <= 0.5 and r["gatekit"] <= budget
-        rows.append(
-            [
-                f"{r['files']:,.0f}",
-                ms(r["gatekit"]),
-                ms(r["pre-commit"]),
-                f"{ratio:.2f}x",
-                ms(r["direct"]),
-                f"{ms(budget)}",
-                "yes" if ratio <= 0.5 and r["gatekit"] <= budget else "no",
-            ]
-        )
-    print(f"\nfive trivial gates on one staged change (median of {repeats}):")
-    print(
-        table(
-            ["files", "gatekit", "pre-commit", "gk/pc", "direct", "1.2*direct+50ms", "targets met"],
-            rows,
-        )
-    )
+        row = [
+            f"{r['files']:,.0f}",
+            ms(r["gatekit"]),
+            ms(r["pre-commit"]),
+            f"{ratio:.2f}x",
+            ms(r["direct"]),
+            f"{ms(budget)}",
+            "yes" if ratio <= 0.5 and r["gatekit"] <= budget else "no",
+        ]
+        if daemon:
+            d_ratio = r["daemon"] / r["pre-commit"]
+            met = d_ratio <= 0.5 and r["daemon"] <= budget
+            row += [ms(r["daemon"]), f"{d_ratio:.2f}x", "yes" if met else "no"]
+        rows.append(row)
+    print(f"\nfive trivial gates on one staged change, --no-cache (median of {repeats}):")
+    headers = [
+        "files",
+        "gatekit",
+        "pre-commit",
+        "gk/pc",
+        "direct",
+        "1.2*direct+50ms",
+        "targets met",
+    ]
+    if daemon:
+        headers += ["daemon", "dm/pc", "dm targets met"]
+    print(table(headers, rows))
     rows = []
     for r in results:
         ratio = r["second"] / r["pre-commit-again"]
         ok &= ratio < 0.25
-        rows.append(
-            [
-                f"{r['files']:,.0f}",
-                ms(r["first"]),
-                ms(r["second"]),
-                ms(r["pre-commit-again"]),
-                f"{r['second'] / r['first']:.2f}x",
-                f"{ratio:.2f}x",
-                "yes" if ratio < 0.25 else "no",
+        row = [
+            f"{r['files']:,.0f}",
+            ms(r["first"]),
+            ms(r["second"]),
+            ms(r["pre-commit-again"]),
+            f"{r['second'] / r['first']:.2f}x",
+            f"{ratio:.2f}x",
+            "yes" if ratio < 0.25 else "no",
+        ]
+        if daemon:
+            d_ratio = r["second-daemon"] / r["pre-commit-again"]
+            row += [
+                ms(r["first-daemon"]),
+                ms(r["second-daemon"]),
+                f"{d_ratio:.2f}x",
+                "yes" if d_ratio < 0.25 else "no",
             ]
-        )
+        rows.append(row)
     print(f"\nresult cache: first vs second check of the same candidate (median of {repeats}):")
-    print(
-        table(
-            ["files", "1st (miss)", "2nd (cached)", "pre-commit", "2nd/1st", "2nd/pc", "< 0.25x"],
-            rows,
-        )
-    )
+    headers = ["files", "1st (miss)", "2nd (cached)", "pre-commit", "2nd/1st", "2nd/pc", "< 0.25x"]
+    if daemon:
+        headers += ["dm 1st", "dm cached", "dm/pc", "dm < 0.25x"]
+    print(table(headers, rows))
     print(
         "  targets: gatekit <= 0.5x pre-commit and <= 1.2x direct + 50 ms; cached < 0.25x pre-commit"
     )
@@ -315,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, default=None, help="runs per median (default 9; quick 3)"
     )
     parser.add_argument("--dir", type=Path, default=None, help="where to create the repositories")
+    parser.add_argument(
+        "--daemon",
+        action="store_true",
+        help="also time the checks through `gatekit daemon` (its own XDG_RUNTIME_DIR)",
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 9)
 
@@ -338,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for files in sizes:
             t0 = time.perf_counter()
-            results.append(repo_bench(files, repeats, tmp))
+            results.append(repo_bench(files, repeats, tmp, daemon=args.daemon))
             print(f"{files:,} files: measured in {time.perf_counter() - t0:.0f} s", flush=True)
         parallel = parallel_check(tmp, 1 if args.quick else 3)
         ok = report(results, parallel, repeats)

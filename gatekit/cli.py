@@ -8,13 +8,15 @@ sees argparse. Command modules import their core lazily so that start-up
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from collections.abc import Sequence
 
 from gatekit import __version__
+
+TYPE_CHECKING = False  # typing (and argparse) cost milliseconds the daemon's client path saves
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 COMMANDS = (
     "check",
@@ -30,10 +32,15 @@ COMMANDS = (
     "secrets",
     "hook",
     "approve",
+    "daemon",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that command's (imports one command module, not all)."""
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="gatekit",
         description="Git-native gates: check exactly what will land, keep the evidence in git.",
@@ -43,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-C", dest="chdir", metavar="DIR", help="run as if gatekit was started in DIR"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"gatekit.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -56,15 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, use_daemon: bool = True) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["--version"], ["-V"]):
         # Fast path: no parser, no command modules.
         print(f"gatekit {__version__}")
         return 0
+    if use_daemon and args_list[:1] == ["check"] and not os.environ.get("GATEKIT_NO_DAEMON"):
+        # Warm start: a running `gatekit daemon` forks a worker that is this process
+        # (fds, cwd, environment); None when there is none (or it refused): run here.
+        from gatekit.daemon.client import run_check
+
+        code = run_check(args_list)
+        if code is not None:
+            return code
     from gatekit.errors import ExitCode, GatekitError
 
-    parser = build_parser()
+    # `gatekit COMMAND ...` needs only COMMAND's parser (help and errors read the same).
+    parser = build_parser(args_list[0] if args_list[:1] and args_list[0] in COMMANDS else None)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse reports usage errors with exit 2

@@ -35,6 +35,9 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.setenv(key, value)
     for key in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
         monkeypatch.delenv(key, raising=False)
+    # A `gatekit daemon` the developer runs must not serve the tests' checks
+    # (tests/test_daemon.py starts its own and clears this).
+    monkeypatch.setenv("GATEKIT_NO_DAEMON", "1")
     yield
 
 
