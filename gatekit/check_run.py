@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gatekit.cache import ResultCache
     from gatekit.check import CheckRequest
     from gatekit.git.candidate import Candidate
-    from gatekit.git.guard import GuardChange
+    from gatekit.git.guard import GuardChange, GuardSnapshot
     from gatekit.git.shadow import Shadow
     from gatekit.plan.model import GatePlan
     from gatekit.run.output import Reporter
@@ -43,6 +43,8 @@ def execute(
 
     pool = ShadowPool(repo)
     lookup = _cache_hook(cache)
+    # The guard's "before": taken just before the first gate can run (no shadow, no gate)
+    snapshots: list[GuardSnapshot] = []
     with contextlib.ExitStack() as stack:
         shadow: Shadow | _LazyShadow
         if _every_gate_cached(plan, request, lookup):
@@ -57,6 +59,7 @@ def execute(
             def materialise() -> Shadow:
                 real = stack.enter_context(pool.acquire(candidate))
                 found.extend(_secret_values(repo, plan, candidate, real.path))
+                snapshots.append(snapshot_main(repo))
                 return real
 
             shadow = _LazyShadow(materialise, candidate_commit(repo, candidate))
@@ -66,6 +69,7 @@ def execute(
             shadow = stack.enter_context(pool.acquire(candidate))
             secrets = _secret_values(repo, plan, candidate, shadow.path)
             mask = _masker(secrets)
+            snapshots.append(snapshot_main(repo))
         hooks = GateHooks(
             run_builtin=builtin_hook(repo, base=candidate.base, tree=candidate.tree, changed=candidate.changed),
             lookup_cache=lookup,
@@ -79,9 +83,8 @@ def execute(
             skip=request.skip,
             environ=env,
         )
-        snapshot = snapshot_main(repo)
         results = execute_plan(plan, shadow, run_dir, options, reporter, hooks)
-        guard_changes = changes_since(repo, snapshot)
+        guard_changes = changes_since(repo, snapshots[0]) if snapshots else []
         if request.promote:
             # The promotion target may move while the gates run (another process, a merge
             # queue): that is the compare-and-swap's case (exit 4, nothing overwritten), not

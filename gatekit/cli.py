@@ -36,8 +36,20 @@ COMMANDS = (
 )
 
 
+_PARSERS: dict[str | None, argparse.ArgumentParser] = {}
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``only``, just that command's (imports one command module, not all)."""
+    """The parser; with ``only``, just that command's (imports one command module, not all).
+
+    Built once per process (a daemon worker reuses the one its server built: argparse
+    spends milliseconds in gettext look-ups while building)."""
+    if only not in _PARSERS:
+        _PARSERS[only] = _new_parser(only)
+    return _PARSERS[only]
+
+
+def _new_parser(only: str | None) -> argparse.ArgumentParser:
     import argparse
     import importlib
 

@@ -58,6 +58,7 @@ def preload() -> tuple[list[str], float]:
         from gatekit.cli import build_parser
 
         build_parser()
+        build_parser("check")  # what workers use: built once here, reused after fork
     except Exception as exc:  # a broken command module: its own invocation will say so
         failures.append(f"gatekit.cli.build_parser: {exc}")
     return failures, time.monotonic() - started
