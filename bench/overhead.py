@@ -433,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(repo_bench(files, repeats, tmp, daemon=args.daemon))
             print(f"{files:,} files: measured in {time.perf_counter() - t0:.0f} s", flush=True)
         parallel = parallel_check(tmp, 1 if args.quick else 3)
-        parallel_dm = parallel_check(tmp, 1 if args.quick else 3, daemon=True) if args.daemon else None
+        parallel_dm = (
+            parallel_check(tmp, 1 if args.quick else 3, daemon=True) if args.daemon else None
+        )
         ok = report(results, parallel, repeats, parallel_dm)
         print("\nall targets met" if ok else "\nsome targets NOT met (see above)")
     finally:

@@ -96,7 +96,9 @@ def run_check(
     run_dir.mkdir(parents=True)
 
     cache = result_cache(repo, candidate) if request.use_cache else None
-    results, guard_changes, shadow_commit = execute(repo, request, plan, candidate, run_dir, reporter, cache, env)
+    results, guard_changes, shadow_commit = execute(
+        repo, request, plan, candidate, run_dir, reporter, cache, env
+    )
     if cache is not None:
         results = [with_cache_key(r, plan, cache) for r in results]
     results.extend(guard_results(guard_changes))
@@ -111,7 +113,9 @@ def run_check(
         plan_id=plan.plan_id,
         policies=plan.policies,
         context=plan.context,
-        candidate=CandidateInfo(source=candidate.source, tree=candidate.tree, base=candidate.base, commit=shadow_commit),
+        candidate=CandidateInfo(
+            source=candidate.source, tree=candidate.tree, base=candidate.base, commit=shadow_commit
+        ),
         verdict=verdict,
         exit_code=exit_code_for(verdict),
         gates=tuple(results),
@@ -189,6 +193,6 @@ def environment() -> Environment:
 def _write_result(run_dir: Path, result: RunResult) -> None:
     from gatekit import canonical
 
-    (run_dir / "result.json").write_text(canonical.dumps(result.model_dump(mode="json")) + "\n", encoding="utf-8")
-
-
+    (run_dir / "result.json").write_text(
+        canonical.dumps(result.model_dump(mode="json")) + "\n", encoding="utf-8"
+    )

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from gatekit.git.guard import GuardChange
 
 
-def apply_approvals(repo: pygit2.Repository, tree: str, results: list[GateResult]) -> list[GateResult]:
+def apply_approvals(
+    repo: pygit2.Repository, tree: str, results: list[GateResult]
+) -> list[GateResult]:
     """A manual gate approved for this very tree counts as approved."""
     if not any(r.outcome is Outcome.MANUAL_PENDING for r in results):
         return results
@@ -29,7 +31,9 @@ def apply_approvals(repo: pygit2.Repository, tree: str, results: list[GateResult
     for r in results:
         a = approved.get(r.id)
         if r.outcome is Outcome.MANUAL_PENDING and a is not None:
-            r = r.model_copy(update={"outcome": Outcome.APPROVED, "reason": f"approved by {a.by} at {a.at}"})
+            r = r.model_copy(
+                update={"outcome": Outcome.APPROVED, "reason": f"approved by {a.by} at {a.at}"}
+            )
         out.append(r)
     return out
 
@@ -42,10 +46,18 @@ def guard_results(changes: list[GuardChange]) -> list[GateResult]:
     out = []
     if by_gate:
         reason = "a gate wrote into the main repository: " + "; ".join(by_gate)
-        out.append(GateResult(id="gatekit-guard", outcome=Outcome.ERROR, reason=reason, required=True))
+        out.append(
+            GateResult(id="gatekit-guard", outcome=Outcome.ERROR, reason=reason, required=True)
+        )
     if unsure:
-        reason = "the main repository changed during the check (by you or by a gate): " + "; ".join(unsure)
-        out.append(GateResult(id="gatekit-guard-notice", outcome=Outcome.ERROR, reason=reason, required=False))
+        reason = "the main repository changed during the check (by you or by a gate): " + "; ".join(
+            unsure
+        )
+        out.append(
+            GateResult(
+                id="gatekit-guard-notice", outcome=Outcome.ERROR, reason=reason, required=False
+            )
+        )
     return out
 
 
@@ -62,7 +74,9 @@ def write_reports(request: CheckRequest, report: CheckReport, run_dir: Path) -> 
         report.messages.append(f"SARIF written to {request.sarif}")
 
 
-def promote(repo: pygit2.Repository, request: CheckRequest, candidate: Candidate, report: CheckReport) -> None:
+def promote(
+    repo: pygit2.Repository, request: CheckRequest, candidate: Candidate, report: CheckReport
+) -> None:
     from gatekit.record.promote import promote_ref, promotion_commit
 
     assert request.promote is not None and request.spec is not None
@@ -95,4 +109,6 @@ def apply_fixes(repo: pygit2.Repository, candidate: Candidate, report: CheckRepo
         report.messages.append("no fixes to apply")
         return
     applied = apply_fixes(repo, candidate.tree, combined, candidate.source)
-    report.messages.append(f"applied fixes to {len(applied.changed)} file(s): {', '.join(applied.changed)}")
+    report.messages.append(
+        f"applied fixes to {len(applied.changed)} file(s): {', '.join(applied.changed)}"
+    )

@@ -53,6 +53,7 @@ def execute(
             # only happens if a cache entry went away in between.
             from gatekit.git.safety import scan_tree
             from gatekit.git.shadow import candidate_commit
+
             scan_tree(repo, candidate.tree)  # refuses unsafe paths, as acquire() does
             found: list[str] = []
 
@@ -71,7 +72,9 @@ def execute(
             mask = _masker(secrets)
             snapshots.append(snapshot_main(repo))
         hooks = GateHooks(
-            run_builtin=builtin_hook(repo, base=candidate.base, tree=candidate.tree, changed=candidate.changed),
+            run_builtin=builtin_hook(
+                repo, base=candidate.base, tree=candidate.tree, changed=candidate.changed
+            ),
             lookup_cache=lookup,
             collect=collect_hook(run_dir, secrets),
             mask=mask,
@@ -89,7 +92,9 @@ def execute(
             # The promotion target may move while the gates run (another process, a merge
             # queue): that is the compare-and-swap's case (exit 4, nothing overwritten), not
             # a gate writing into the repository. changes_since lines start with the ref name.
-            guard_changes = [c for c in guard_changes if not c.text.startswith(request.promote + " ")]
+            guard_changes = [
+                c for c in guard_changes if not c.text.startswith(request.promote + " ")
+            ]
         return results, guard_changes, shadow.commit
 
 
@@ -162,7 +167,9 @@ def with_cache_key(result: GateResult, plan: GatePlan, cache: ResultCache) -> Ga
     return result.model_copy(update={"cache_key": cache.key_for(gate)})
 
 
-def _secret_values(repo: pygit2.Repository, plan: GatePlan, candidate: Candidate, root: Path) -> tuple[str, ...]:
+def _secret_values(
+    repo: pygit2.Repository, plan: GatePlan, candidate: Candidate, root: Path
+) -> tuple[str, ...]:
     """Secret values in what the candidate changes, so that every log can mask them."""
     if not any(g.builtin == "secrets" and g.decision.value == "run" for g in plan.gates):
         return ()

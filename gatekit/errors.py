@@ -95,4 +95,6 @@ class ConfigError(GatekitError):
     def render(self) -> str:
         count = len(self.issues)
         noun = "error" if count == 1 else "errors"
-        return "\n".join(i.render() for i in self.issues) + f"\ngatekit: {count} configuration {noun}"
+        return (
+            "\n".join(i.render() for i in self.issues) + f"\ngatekit: {count} configuration {noun}"
+        )

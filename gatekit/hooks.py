@@ -28,7 +28,7 @@ class HookChange:
 
 def hook_script(hook: str, python: str | None = None) -> str:
     argv = [python or sys.executable, "-m", "gatekit", *HOOK_ARGS[hook]]
-    return f"#!/bin/sh\n{MARKER}\nexec {shlex.join(argv)} \"$@\"\n"
+    return f'#!/bin/sh\n{MARKER}\nexec {shlex.join(argv)} "$@"\n'
 
 
 def hooks_dir(git_common_dir: Path, core_hooks_path: str | None, workdir: Path) -> Path:
@@ -48,7 +48,9 @@ def install(directory: Path, hook: str, force: bool = False) -> HookChange:
         if not force:
             raise UsageError(
                 f"{path} exists and was not installed by gatekit",
-                tip="rerun with --force to keep it as " + path.name + ".legacy and install gatekit's",
+                tip="rerun with --force to keep it as "
+                + path.name
+                + ".legacy and install gatekit's",
             )
         path.replace(path.with_name(hook + ".legacy"))
         action = "replaced"

@@ -96,12 +96,16 @@ class GateResult(Rec):
     log: str | None = Field(default=None, description="log path relative to the run directory")
     flaky: bool = False
     cache_key: str | None = None
-    cached_from: str | None = Field(default=None, description="checkpoint the cached pass came from")
+    cached_from: str | None = Field(
+        default=None, description="checkpoint the cached pass came from"
+    )
     junit: JUnitSummary | None = None
     kpi: tuple[KpiResult, ...] = ()
     findings: tuple[Finding, ...] = ()
     network_isolated: bool | None = None
-    fix_tree: str | None = Field(default=None, description="tree OID of the shadow after a fix gate, when it changed files")
+    fix_tree: str | None = Field(
+        default=None, description="tree OID of the shadow after a fix gate, when it changed files"
+    )
     notes: tuple[str, ...] = ()
 
 
@@ -136,12 +140,16 @@ class RunResult(Rec):
     checkpoint: str | None = None
 
 
-def verdict_for(gates: tuple[GateResult, ...] | list[GateResult], interrupted: bool = False) -> Verdict:
+def verdict_for(
+    gates: tuple[GateResult, ...] | list[GateResult], interrupted: bool = False
+) -> Verdict:
     """Passes only when every required gate passed, was cached or was approved."""
     if interrupted:
         return Verdict.INTERRUPTED
     required = [g for g in gates if g.required and g.outcome is not Outcome.SKIPPED]
-    if any(g.outcome not in GOOD_OUTCOMES and g.outcome is not Outcome.MANUAL_PENDING for g in required):
+    if any(
+        g.outcome not in GOOD_OUTCOMES and g.outcome is not Outcome.MANUAL_PENDING for g in required
+    ):
         return Verdict.FAILED
     if any(g.outcome is Outcome.MANUAL_PENDING for g in required):
         return Verdict.MANUAL_REQUIRED

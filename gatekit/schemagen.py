@@ -1,7 +1,7 @@
 """Generate the JSON Schemas in schemas/ from the models.
 
-    python -m gatekit.schemagen          # rewrite schemas/*.json
-    python -m gatekit.schemagen --check  # exit 1 when a committed file drifted
+python -m gatekit.schemagen          # rewrite schemas/*.json
+python -m gatekit.schemagen --check  # exit 1 when a committed file drifted
 """
 
 from __future__ import annotations
@@ -28,9 +28,15 @@ def schemas() -> dict[str, dict[str, Any]]:
     from gatekit.results import RunResult
 
     return {
-        "validation.schema.json": _schema(ValidationConfig, "validation.schema.json", "gatekit validation.yaml", "validation"),
-        "plan.schema.json": _schema(GatePlan, "plan.schema.json", "gatekit gate plan", "serialization"),
-        "result.schema.json": _schema(RunResult, "result.schema.json", "gatekit run result", "serialization"),
+        "validation.schema.json": _schema(
+            ValidationConfig, "validation.schema.json", "gatekit validation.yaml", "validation"
+        ),
+        "plan.schema.json": _schema(
+            GatePlan, "plan.schema.json", "gatekit gate plan", "serialization"
+        ),
+        "result.schema.json": _schema(
+            RunResult, "result.schema.json", "gatekit run result", "serialization"
+        ),
     }
 
 

@@ -17,7 +17,11 @@ def default_changed(repo: pygit2.Repository, event: str, base: str | None) -> tu
     """Changed paths from the repository: what the event's candidate changes."""
     from gatekit.git.candidate import CandidateSpec, default_spec_for_event, resolve_candidate
 
-    spec = CandidateSpec(source="rev", rev="HEAD", base=base) if base else default_spec_for_event(event)
+    spec = (
+        CandidateSpec(source="rev", rev="HEAD", base=base)
+        if base
+        else default_spec_for_event(event)
+    )
     return resolve_candidate(repo, spec).changed
 
 

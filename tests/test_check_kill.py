@@ -34,8 +34,6 @@ def _user_state_now(repo: Repo) -> dict[str, object]:
     return state
 
 
-
-
 def _assert_next_check_works(proc: subprocess.CompletedProcess[str], what: str) -> None:
     """The check after a kill must work: no lock a killed gatekit left blocks it (a kill
     between libgit2 creating ``<ref>.lock`` and the owner record is covered by the intent

@@ -55,7 +55,9 @@ def test_all_cached_run_skips_the_checkout_and_records_the_same_commit(repo: Rep
 
 
 def test_a_gate_to_run_materialises_as_before(repo: Repo) -> None:
-    repo.write("validation.yaml", CONFIG + "  - id: c\n    cache: false\n    session: {run: [\"true\"]}\n")
+    repo.write(
+        "validation.yaml", CONFIG + '  - id: c\n    cache: false\n    session: {run: ["true"]}\n'
+    )
     repo.commit("config")
     first = _check(repo)
     second = _check(repo)

@@ -14,7 +14,12 @@ def _commit(repo: Repo, message: str) -> tuple[int, str]:
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     proc = subprocess.run(
-        ["git", "commit", "-q", "-m", message], cwd=repo.path, capture_output=True, text=True, env=env, check=False
+        ["git", "commit", "-q", "-m", message],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -72,7 +72,7 @@ def test_changed_config_or_extended_file_is_a_miss(repo: Repo, tmp_path: Path) -
     hit = warm.get(context)
     assert hit is not None and "base2" in hit.order
 
-    repo.write("validation.yaml", CONFIG + "  - id: three\n    session: {run: [\"true\"]}\n")
+    repo.write("validation.yaml", CONFIG + '  - id: three\n    session: {run: ["true"]}\n')
     assert PlanCache(cache_dir, repo.path, None).flags is None
 
 
@@ -109,7 +109,7 @@ def test_check_uses_and_refreshes_the_cache(repo: Repo) -> None:
     assert "version" in broken.stderr
 
     # a new gate shows up at once
-    repo.write("validation.yaml", CONFIG + "  - id: three\n    session: {run: [\"true\"]}\n")
+    repo.write("validation.yaml", CONFIG + '  - id: three\n    session: {run: ["true"]}\n')
     third = repo.gatekit("check", "--staged", "--no-record", "--json")
     assert third.returncode == 0, third.stderr
     assert "three" in {g["id"] for g in json.loads(third.stdout)["gates"]}

@@ -294,7 +294,9 @@ def test_guard_reports_writes_into_the_main_repository(project: Repo) -> None:
     assert any(c.text.startswith("HEAD changed") for c in changes_since(main, snap))
 
 
-def test_guard_blames_gates_only_with_evidence(project: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_guard_blames_gates_only_with_evidence(
+    project: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A ref moved by git running with the gates' identity is a gate's doing; the user's is not."""
     main = pygit2.Repository(str(project.path))
     snap = snapshot_main(main)

@@ -101,7 +101,10 @@ def run(args: argparse.Namespace) -> int:
     for gate in report.result.gates:
         runbook = report.run_dir / "reports" / f"{gate.id}.md"
         if runbook.is_file():
-            print(f"gatekit: {gate.id} {gate.outcome.value}: next action in {runbook}", file=sys.stderr)
+            print(
+                f"gatekit: {gate.id} {gate.outcome.value}: next action in {runbook}",
+                file=sys.stderr,
+            )
     if args.json:
         print(report.result.model_dump_json(indent=2))
     return report.exit_code

@@ -9,8 +9,17 @@ HELP = "install or uninstall gatekit as the git pre-commit / pre-push hook"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("install", "uninstall"))
-    p.add_argument("--hook", action="append", choices=("pre-commit", "pre-push"), help="which hook (default: pre-commit); repeatable")
-    p.add_argument("--force", action="store_true", help="replace a hook gatekit did not install (kept as HOOK.legacy)")
+    p.add_argument(
+        "--hook",
+        action="append",
+        choices=("pre-commit", "pre-push"),
+        help="which hook (default: pre-commit); repeatable",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a hook gatekit did not install (kept as HOOK.legacy)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     configured = config["core.hooksPath"] if "core.hooksPath" in config else None  # noqa: SIM401
     directory = hooks_dir(common_dir(repo), configured, Path(workdir(repo)))
     for hook in args.hook or ["pre-commit"]:
-        change = install(directory, hook, args.force) if args.action == "install" else uninstall(directory, hook)
+        change = (
+            install(directory, hook, args.force)
+            if args.action == "install"
+            else uninstall(directory, hook)
+        )
         print(f"gatekit: {hook} hook {change.action}: {change.path}")
     return 0

@@ -10,14 +10,25 @@ EVENTS = ("pre-commit", "pre-push", "manual", "ci", "pull_request", "merge")
 
 
 def add_context_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="configuration file (default: validation.yaml at the repository root)")
-    p.add_argument("--event", choices=EVENTS, default=None, help="the event being checked (default: manual)")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: validation.yaml at the repository root)",
+    )
+    p.add_argument(
+        "--event", choices=EVENTS, default=None, help="the event being checked (default: manual)"
+    )
     p.add_argument("--branch", help="branch name for 'when: branch' (default: the current branch)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_context_arguments(p)
-    p.add_argument("--changed", nargs="*", metavar="PATH", help="changed paths (default: computed from the repository)")
+    p.add_argument(
+        "--changed",
+        nargs="*",
+        metavar="PATH",
+        help="changed paths (default: computed from the repository)",
+    )
     p.add_argument("--base", metavar="REV", help="compute changed paths as BASE...HEAD")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the canonical plan JSON")

@@ -32,7 +32,9 @@ class Checker:
     def add(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
         loc = self.positions.key_at(path) if at_key else self.positions.value_at(path)
         file, line, col = (loc.file, loc.line, loc.col) if loc else ("validation.yaml", 1, 1)
-        self.issues.append(ConfigIssue(file, line, col, format_path(self.positions.origin(path)), message))
+        self.issues.append(
+            ConfigIssue(file, line, col, format_path(self.positions.origin(path)), message)
+        )
 
     # -- whole document -------------------------------------------------
     def check(self, data: dict[str, Any]) -> list[ConfigIssue]:
@@ -69,14 +71,27 @@ class Checker:
         runners = [k for k in RUNNER_KEYS if gate.get(k) is not None]
         if gate_type == "manual":
             for k in runners:
-                self.add((*base, k), f"a manual gate does not run anything: remove '{k}'", at_key=True)
+                self.add(
+                    (*base, k), f"a manual gate does not run anything: remove '{k}'", at_key=True
+                )
             if not gate.get("instructions"):
                 self.add(base, "a manual gate needs 'instructions' saying what a person must do")
         elif not runners:
-            self.add(base, "a gate must say how it runs: one of 'session', 'nox' or 'builtin' (or type: manual)")
+            self.add(
+                base,
+                "a gate must say how it runs: one of 'session', 'nox' or 'builtin' (or type: manual)",
+            )
         elif len(runners) > 1:
-            self.add((*base, runners[1]), f"a gate runs one way only: choose one of {', '.join(repr(r) for r in runners)}", at_key=True)
-        if gate_type == "conditional" and gate.get("when") is None and gate.get("required") is not True:
+            self.add(
+                (*base, runners[1]),
+                f"a gate runs one way only: choose one of {', '.join(repr(r) for r in runners)}",
+                at_key=True,
+            )
+        if (
+            gate_type == "conditional"
+            and gate.get("when") is None
+            and gate.get("required") is not True
+        ):
             self.add(base, "a conditional gate needs a 'when' (or required: true)")
         if gate_type == "auto" and gate.get("when") is not None:
             self.add(
@@ -99,8 +114,15 @@ class Checker:
             for path, name in _names((*base, "when", "env"), when.get("env")):
                 self._env_name(path, name, "an env flag")
         builtin = gate.get("builtin")
-        if isinstance(builtin, str) and self.known_builtins is not None and builtin not in self.known_builtins:
-            self.add((*base, "builtin"), f"unknown built-in gate '{builtin}'{did_you_mean(builtin, self.known_builtins)}")
+        if (
+            isinstance(builtin, str)
+            and self.known_builtins is not None
+            and builtin not in self.known_builtins
+        ):
+            self.add(
+                (*base, "builtin"),
+                f"unknown built-in gate '{builtin}'{did_you_mean(builtin, self.known_builtins)}",
+            )
         env = gate.get("env")
         if isinstance(env, dict):
             for key in env:
@@ -114,7 +136,9 @@ class Checker:
                     try:
                         re.compile(pattern)
                     except (re.error, OverflowError, RecursionError) as exc:
-                        self.add((*base, "retries", "patterns", j), f"invalid regular expression: {exc}")
+                        self.add(
+                            (*base, "retries", "patterns", j), f"invalid regular expression: {exc}"
+                        )
 
     def _duration(self, path: PathKey, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -133,7 +157,11 @@ class Checker:
 
     def _env_name(self, path: PathKey, name: str, what: str, *, at_key: bool = False) -> None:
         if not _ENV_NAME.match(name):
-            self.add(path, f"'{name}' is not a valid name for {what} (letters, digits, '_')", at_key=at_key)
+            self.add(
+                path,
+                f"'{name}' is not a valid name for {what} (letters, digits, '_')",
+                at_key=at_key,
+            )
 
     # -- needs cycles -----------------------------------------------------
     def _cycles(self, gates: list[dict[str, Any]]) -> None:
@@ -146,7 +174,9 @@ class Checker:
                 where[gate_id] = i
         for cycle in find_cycles(graph):
             start = cycle[0]
-            self.add(("gates", where[start], "needs"), "needs cycle: " + " -> ".join([*cycle, start]))
+            self.add(
+                ("gates", where[start], "needs"), "needs cycle: " + " -> ".join([*cycle, start])
+            )
 
 
 def find_cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:

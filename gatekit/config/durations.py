@@ -33,7 +33,9 @@ def parse_duration(value: object) -> float:
         total += float(m.group(1)) * _UNIT[m.group(2)]
         pos = m.end()
     if pos != len(text) or pos == 0:
-        raise ValueError(f"cannot read '{value}' as a duration: use forms like '90s', '10m', '1h30m', '500ms'")
+        raise ValueError(
+            f"cannot read '{value}' as a duration: use forms like '90s', '10m', '1h30m', '500ms'"
+        )
     if total <= 0:
         raise ValueError(f"a duration must be positive, got '{value}'")
     if not math.isfinite(total) or total > _MAX:

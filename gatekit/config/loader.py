@@ -88,14 +88,20 @@ class _ChainLoader:
         self.issues: list[ConfigIssue] = []
         self.bad_spots: set[tuple[str, int, int]] = set()
 
-    def load_policy(self, name: str, at: Location | None, stack: tuple[Path, ...]) -> list[tuple[Layer, PolicyRef]]:
+    def load_policy(
+        self, name: str, at: Location | None, stack: tuple[Path, ...]
+    ) -> list[tuple[Layer, PolicyRef]]:
         short = name.removeprefix(POLICY_PREFIX)
         path = policies_dir() / f"{short}.yaml"
         if not short or "/" in short or not _is_file(path):
             known = [POLICY_PREFIX + p for p in shipped_policies()]
             hint = did_you_mean(name, known) or f" (shipped policies: {', '.join(known)})"
             loc = at or Location("validation.yaml", 1, 1)
-            self.issues.append(ConfigIssue(loc.file, loc.line, loc.col, "extends", f"unknown policy '{name}'{hint}"))
+            self.issues.append(
+                ConfigIssue(
+                    loc.file, loc.line, loc.col, "extends", f"unknown policy '{name}'{hint}"
+                )
+            )
             return []
         return self.load_file(path, f"policies/{short}.yaml", name, stack, at)
 
@@ -111,7 +117,13 @@ class _ChainLoader:
             chain = " -> ".join(p.name for p in (*stack, path))
             where = at or Location(display, 1, 1, ("extends",))
             self.issues.append(
-                ConfigIssue(where.file, where.line, where.col, format_path(where.path), f"extends cycle: {chain}")
+                ConfigIssue(
+                    where.file,
+                    where.line,
+                    where.col,
+                    format_path(where.path),
+                    f"extends cycle: {chain}",
+                )
             )
             return []
         try:
@@ -126,7 +138,15 @@ class _ChainLoader:
             return []
         data = doc.data
         if not isinstance(data, dict):
-            self.issues.append(ConfigIssue(display, 1, 1, "", "the file must be a mapping with keys such as 'version' and 'gates'"))
+            self.issues.append(
+                ConfigIssue(
+                    display,
+                    1,
+                    1,
+                    "",
+                    "the file must be a mapping with keys such as 'version' and 'gates'",
+                )
+            )
             return []
         layers: list[tuple[Layer, PolicyRef]] = []
         for ext_path, ext in _extends(data.get("extends")):
@@ -137,7 +157,15 @@ class _ChainLoader:
             target = path.parent / ext
             if not _is_file(target):
                 where = loc or Location(display, 1, 1)
-                self.issues.append(ConfigIssue(where.file, where.line, where.col, format_path(ext_path), f"extended file not found: {ext}"))
+                self.issues.append(
+                    ConfigIssue(
+                        where.file,
+                        where.line,
+                        where.col,
+                        format_path(ext_path),
+                        f"extended file not found: {ext}",
+                    )
+                )
                 continue
             target = target.resolve()
             layers += self.load_file(target, _display(target), None, (*stack, path), loc)

@@ -35,19 +35,31 @@ class Event(enum.StrEnum):
 KpiOp = Literal[">=", "<=", "==", "<", ">"]
 
 # A duration: whole seconds, or a string such as "90s", "10m", "1h30m", "500ms".
-Duration = Annotated[int | float | str, Field(description="seconds, or a duration like '90s', '10m', '1h'")]
+Duration = Annotated[
+    int | float | str, Field(description="seconds, or a duration like '90s', '10m', '1h'")
+]
 
 
 class SessionSpec(Strict):
     """A Nox session gatekit generates: python, deps and commands."""
 
-    python: str | None = Field(default=None, description="Python version, e.g. '3.11'; omitted: the interpreter running gatekit")
-    deps: list[str] = Field(default_factory=list, description="requirements installed into the session's environment")
-    run: list[str] = Field(min_length=1, description="commands, each split like a POSIX shell would (no shell features)")
+    python: str | None = Field(
+        default=None,
+        description="Python version, e.g. '3.11'; omitted: the interpreter running gatekit",
+    )
+    deps: list[str] = Field(
+        default_factory=list, description="requirements installed into the session's environment"
+    )
+    run: list[str] = Field(
+        min_length=1,
+        description="commands, each split like a POSIX shell would (no shell features)",
+    )
 
 
 class KpiCheck(Strict):
-    metric: str = Field(description="dotted path of a number in the metrics file, e.g. 'coverage.total'")
+    metric: str = Field(
+        description="dotted path of a number in the metrics file, e.g. 'coverage.total'"
+    )
     op: KpiOp
     value: int | float
 
@@ -64,20 +76,40 @@ class When(Strict):
     and ``env`` are triggers: when either is given, at least one must fire.
     """
 
-    changed: list[str] | None = Field(default=None, description="globs; fires when a changed path matches")
-    env: str | list[str] | None = Field(default=None, description="flag name(s); fires when one is set to 1/true/yes/on")
+    changed: list[str] | None = Field(
+        default=None, description="globs; fires when a changed path matches"
+    )
+    env: str | list[str] | None = Field(
+        default=None, description="flag name(s); fires when one is set to 1/true/yes/on"
+    )
     event: list[Event] | None = None
-    branch: list[str] | None = Field(default=None, description="globs matched against the branch name")
+    branch: list[str] | None = Field(
+        default=None, description="globs matched against the branch name"
+    )
 
 
 class Retries(Strict):
     """Retries by failure class. Deterministic failures are never retried blindly."""
 
-    transient: int = Field(default=0, ge=0, le=10, description="extra attempts after a transient failure")
-    flaky: int = Field(default=0, ge=0, le=10, description="extra attempts after any failure; a pass after one is recorded as flaky")
-    exit_codes: list[int] = Field(default_factory=list, description="exit codes that mean a transient failure")
-    patterns: list[str] = Field(default_factory=list, description="regular expressions on the output that mean a transient failure")
-    backoff: int | float = Field(default=5, ge=0, description="first backoff in seconds (factor 2, cap 120 s, +/-25% jitter)")
+    transient: int = Field(
+        default=0, ge=0, le=10, description="extra attempts after a transient failure"
+    )
+    flaky: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="extra attempts after any failure; a pass after one is recorded as flaky",
+    )
+    exit_codes: list[int] = Field(
+        default_factory=list, description="exit codes that mean a transient failure"
+    )
+    patterns: list[str] = Field(
+        default_factory=list,
+        description="regular expressions on the output that mean a transient failure",
+    )
+    backoff: int | float = Field(
+        default=5, ge=0, description="first backoff in seconds (factor 2, cap 120 s, +/-25% jitter)"
+    )
 
 
 class Defaults(Strict):
@@ -95,23 +127,34 @@ class Gate(Strict):
     description: str | None = None
     enabled: bool = True
     needs: list[str] = Field(default_factory=list)
-    paths: list[str] | None = Field(default=None, description="globs of the gate's inputs (cache key and change filter)")
+    paths: list[str] | None = Field(
+        default=None, description="globs of the gate's inputs (cache key and change filter)"
+    )
     when: When | None = None
     required: bool | None = None
     timeout: Duration | None = None
     retries: Retries | None = None
     session: SessionSpec | None = None
-    nox: str | None = Field(default=None, description="a session of the repository's own noxfile.py")
+    nox: str | None = Field(
+        default=None, description="a session of the repository's own noxfile.py"
+    )
     builtin: str | None = Field(default=None, description="a built-in gate, e.g. 'secrets'")
-    options: dict[str, OptionValue] = Field(default_factory=dict, description="settings of a built-in gate")
+    options: dict[str, OptionValue] = Field(
+        default_factory=dict, description="settings of a built-in gate"
+    )
     junit: str | list[str] | None = None
     kpi: KpiSpec | None = None
     instructions: str | None = None
     env: dict[str, str] = Field(default_factory=dict, description="variables set for the gate")
-    pass_env: list[str] = Field(default_factory=list, description="caller variables passed through by name")
+    pass_env: list[str] = Field(
+        default_factory=list, description="caller variables passed through by name"
+    )
     pool: str | None = None
     network: bool | None = None
-    fix: bool = Field(default=False, description="the gate rewrites files (a formatter); its changes become a fix patch")
+    fix: bool = Field(
+        default=False,
+        description="the gate rewrites files (a formatter); its changes become a fix patch",
+    )
     cache: bool | None = None
 
 
@@ -119,6 +162,8 @@ class ValidationConfig(Strict):
     version: Literal[1] = 1
     extends: str | list[str] | None = None
     policy_version: str | None = None
-    effective: str | None = Field(default=None, description="date the policy takes effect, YYYY-MM-DD")
+    effective: str | None = Field(
+        default=None, description="date the policy takes effect, YYYY-MM-DD"
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     gates: list[Gate] = Field(default_factory=list)

@@ -73,7 +73,9 @@ def _split_loc(loc: tuple[str | int, ...], data: Any) -> tuple[PathKey, list[str
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
-        elif not tags and isinstance(node, dict) and isinstance(part, str) and not path_is_tag(part):
+        elif (
+            not tags and isinstance(node, dict) and isinstance(part, str) and not path_is_tag(part)
+        ):
             # a key that is absent (missing) or extra: keep it in the path
             path.append(part)
             node = None
@@ -112,14 +114,18 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def validate_model(data: Any, positions: Positions, file: str) -> tuple[ValidationConfig | None, list[ConfigIssue]]:
+def validate_model(
+    data: Any, positions: Positions, file: str
+) -> tuple[ValidationConfig | None, list[ConfigIssue]]:
     try:
         return ValidationConfig.model_validate_json(json.dumps(data), strict=True), []
     except ValidationError as exc:
         return None, _translate(exc, data, positions, file)
 
 
-def _translate(exc: ValidationError, data: Any, positions: Positions, file: str) -> list[ConfigIssue]:
+def _translate(
+    exc: ValidationError, data: Any, positions: Positions, file: str
+) -> list[ConfigIssue]:
     grouped: dict[PathKey, list[tuple[list[str], dict[str, Any]]]] = {}
     for err in exc.errors(include_url=False):
         path, tags = _split_loc(tuple(err["loc"]), data)
@@ -132,7 +138,9 @@ def _translate(exc: ValidationError, data: Any, positions: Positions, file: str)
             loc_line, loc_col, loc_file = 1, 1, file
         else:
             loc_line, loc_col, loc_file = loc.line, loc.col, loc.file
-        issues.append(ConfigIssue(loc_file, loc_line, loc_col, format_path(positions.origin(path)), message))
+        issues.append(
+            ConfigIssue(loc_file, loc_line, loc_col, format_path(positions.origin(path)), message)
+        )
     return issues
 
 

@@ -21,7 +21,9 @@ class PlanRequest:
     changed: Sequence[str] | None = None
 
 
-def build_plan(request: PlanRequest, environ: Mapping[str, str] | None = None) -> tuple[GatePlan, LoadedConfig]:
+def build_plan(
+    request: PlanRequest, environ: Mapping[str, str] | None = None
+) -> tuple[GatePlan, LoadedConfig]:
     loaded = load_config(request.root, request.config_path)
     context = make_context(
         loaded.config,

@@ -57,7 +57,9 @@ def compile_plan(loaded: LoadedConfig, context: PlanContext) -> GatePlan:
     )
 
 
-def _plan_gate(gate: Gate, config: ValidationConfig, ctx: PlanContext, done: Mapping[str, PlannedGate]) -> PlannedGate:
+def _plan_gate(
+    gate: Gate, config: ValidationConfig, ctx: PlanContext, done: Mapping[str, PlannedGate]
+) -> PlannedGate:
     defaults = config.defaults
     decision, reason = _decide(gate, ctx)
     if decision is not Decision.SKIP:
@@ -69,8 +71,10 @@ def _plan_gate(gate: Gate, config: ValidationConfig, ctx: PlanContext, done: Map
             if upstream.decision is Decision.MANUAL:
                 decision, reason = Decision.SKIP, f"needs '{need}', which waits for a manual action"
                 break
-    runner: Runner = "manual" if gate.type is GateType.MANUAL else next(
-        k for k in ("session", "nox", "builtin") if getattr(gate, k) is not None
+    runner: Runner = (
+        "manual"
+        if gate.type is GateType.MANUAL
+        else next(k for k in ("session", "nox", "builtin") if getattr(gate, k) is not None)
     )
     timeout = gate.timeout if gate.timeout is not None else defaults.timeout
     python = defaults.python

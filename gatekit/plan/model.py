@@ -65,7 +65,9 @@ class PlannedGate(Frozen):
 
 
 class PolicyRef(Frozen):
-    name: str = Field(description="'gatekit:NAME' for a shipped policy, else the file's repository-relative path")
+    name: str = Field(
+        description="'gatekit:NAME' for a shipped policy, else the file's repository-relative path"
+    )
     policy_version: str | None
     effective: str | None
 
@@ -73,8 +75,12 @@ class PolicyRef(Frozen):
 class PlanContext(Frozen):
     event: Event
     branch: str | None = None
-    changed: tuple[str, ...] | None = Field(default=None, description="sorted changed paths; null when unknown")
-    env: dict[str, str] = Field(default_factory=dict, description="values of the env flags the config names, nothing else")
+    changed: tuple[str, ...] | None = Field(
+        default=None, description="sorted changed paths; null when unknown"
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="values of the env flags the config names, nothing else"
+    )
 
 
 class GatePlan(Frozen):

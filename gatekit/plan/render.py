@@ -23,16 +23,22 @@ def render_plan(plan: GatePlan, explain: bool = False) -> str:
         effective = f", effective {ref.effective}" if ref.effective else ""
         lines.append(f"  policy {ref.name}{version}{effective}")
     changed = "unknown" if ctx.changed is None else str(len(ctx.changed))
-    lines.append(f"  event {ctx.event}, branch {ctx.branch or '(detached)'}, changed paths: {changed}")
+    lines.append(
+        f"  event {ctx.event}, branch {ctx.branch or '(detached)'}, changed paths: {changed}"
+    )
     if ctx.env:
         lines.append("  env flags: " + ", ".join(f"{k}={v}" for k, v in sorted(ctx.env.items())))
     width = max((len(g.id) for g in plan.gates), default=4)
     for gate in plan.gates:
         needs = f"  (needs {', '.join(gate.needs)})" if gate.needs else ""
         optional = "" if gate.required else "  [optional]"
-        lines.append(f"  {gate.decision.value:<6}  {gate.id:<{width}}  {_how(gate)}{needs}{optional}")
+        lines.append(
+            f"  {gate.decision.value:<6}  {gate.id:<{width}}  {_how(gate)}{needs}{optional}"
+        )
         if explain or gate.decision.value != "run":
             lines.append(f"  {'':<6}  {'':<{width}}  why: {gate.reason}")
-    counts = {d: sum(1 for g in plan.gates if g.decision.value == d) for d in ("run", "skip", "manual")}
+    counts = {
+        d: sum(1 for g in plan.gates if g.decision.value == d) for d in ("run", "skip", "manual")
+    }
     lines.append(f"{counts['run']} to run, {counts['skip']} skipped, {counts['manual']} manual")
     return "\n".join(lines)

@@ -77,7 +77,9 @@ def final_table(results: Sequence[GateResult]) -> str:
     for r in results:
         if r.findings and r.outcome.value not in ("passed", "cached", "approved"):
             rows.append(f"{r.id}:")
-            rows.extend(f"  {_where(f.path, f.line)}: {f.message}" for f in r.findings[:MAX_FINDINGS])
+            rows.extend(
+                f"  {_where(f.path, f.line)}: {f.message}" for f in r.findings[:MAX_FINDINGS]
+            )
             if len(r.findings) > MAX_FINDINGS:
                 rows.append(f"  ... and {len(r.findings) - MAX_FINDINGS} more (see the log)")
     return "\n".join(rows) + "\n"
