@@ -19,7 +19,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "gatekit", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "gatekit")
+    session.run("ruff", "format", "--check", "gatekit", "tests", "bench", "noxfile.py")
 
 
 @nox.session
@@ -41,4 +41,5 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     quick = ["--quick"] if "quick" in session.posargs else []
     for script in ("startup", "shadow", "overhead", "notes", "secrets"):
-        session.run("python", f"bench/{script}.py", *quick)
+        extra = ["--daemon"] if script == "overhead" else []
+        session.run("python", f"bench/{script}.py", *quick, *extra)
