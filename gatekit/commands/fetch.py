@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from gatekit.commands.push import add_arguments as add_arguments  # the same REMOTE argument
+
 HELP = "fetch checkpoints and notes from a remote; merge the notes into refs/notes/gatekit"
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "remote",
-        nargs="?",
-        default="origin",
-        metavar="REMOTE",
-        help="remote name or URL (default: origin)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
