@@ -292,7 +292,11 @@ def _refuse_escaping_links(path: Path, symlinks: tuple[str, ...]) -> None:
     more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
     raise UnsafePathError(
         f"refusing the symlink {rel!r}{more}: it {why}",
-        tip="gates run in a shadow checkout; symlinks in the candidate must stay inside it",
+        tip=(
+            "gates run in a shadow checkout; symlinks in the candidate must stay inside it. "
+            "If the link is not meant to land (a virtualenv, say), ignore it in .gitignore, "
+            "or check only what is staged with --staged"
+        ),
     )
 
 
