@@ -75,13 +75,24 @@ def _new_parser(only: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _daemon_may_be_running() -> bool:
+    from gatekit.daemon.paths import may_be_running
+
+    return may_be_running(os.environ)
+
+
 def main(argv: Sequence[str] | None = None, *, use_daemon: bool = True) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["--version"], ["-V"]):
         # Fast path: no parser, no command modules.
         print(f"gatekit {__version__}")
         return 0
-    if use_daemon and args_list[:1] == ["check"] and not os.environ.get("GATEKIT_NO_DAEMON"):
+    if (
+        use_daemon
+        and args_list[:1] == ["check"]
+        and not os.environ.get("GATEKIT_NO_DAEMON")
+        and _daemon_may_be_running()
+    ):
         # Warm start: a running `gatekit daemon` forks a worker that is this process
         # (fds, cwd, environment); None when there is none (or it refused): run here.
         from gatekit.daemon.client import run_check

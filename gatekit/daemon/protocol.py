@@ -28,29 +28,20 @@ import os
 import stat
 import sys
 
+from gatekit.daemon.paths import SOCKET_NAME as SOCKET_NAME
+from gatekit.daemon.paths import socket_dir as socket_dir
+from gatekit.daemon.paths import socket_path as socket_path
+
 TYPE_CHECKING = False  # typing costs milliseconds the client path does not spend
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
 PROTOCOL = 1
-SOCKET_NAME = "daemon.sock"
 LOG_NAME = "daemon.log"
 LOCK_NAME = "daemon.lock"
 MAX_MESSAGE = 64 * 1024 * 1024
 FDS = 3  # stdin, stdout, stderr
-
-
-def socket_dir(environ: Mapping[str, str]) -> str:
-    """``$XDG_RUNTIME_DIR/gatekit-<uid>``, else ``/tmp/gatekit-<uid>`` (relative values ignored)."""
-    base = environ.get("XDG_RUNTIME_DIR", "")
-    if not os.path.isabs(base):
-        base = "/tmp"
-    return os.path.join(base, f"gatekit-{os.getuid()}")
-
-
-def socket_path(directory: str) -> str:
-    return os.path.join(directory, SOCKET_NAME)
 
 
 def dir_problem(directory: str) -> str | None:
