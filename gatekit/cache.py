@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 CACHE_FORMAT = 1
 NOTES_REF = "refs/notes/gatekit"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 _TOOLS = ("pygit2", "detect-secrets", "junitparser", "PyYAML", "nox")
 _GLOB_CHARS = set("*?[")
 
@@ -260,11 +260,12 @@ class ResultCache:
         tips = notes_refs(self.repo)
         index = self._read_index()
         if index.get("tips") != tips:
-            index = self._rebuild(tips, index.get("blobs", {}))
+            index = self._update(tips, index)
         hits: dict[str, str] = {}
-        for pairs in index["blobs"].values():
-            for key, checkpoint in pairs:
-                hits.setdefault(key, checkpoint)
+        for ref in sorted(index["refs"]):
+            for pairs in index["refs"][ref]["blobs"].values():
+                for key, checkpoint in pairs:
+                    hits.setdefault(key, checkpoint)
         return hits
 
     def _read_index(self) -> dict[str, Any]:
@@ -274,24 +275,63 @@ class ResultCache:
             return {}
         if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
             return {}
-        if not isinstance(data.get("blobs"), dict):
+        if not isinstance(data.get("refs"), dict):
             return {}
         return data
 
-    def _rebuild(self, tips: dict[str, str], old: dict[str, Any]) -> dict[str, Any]:
-        blobs: dict[str, Any] = {}
-        for annotated, blob in _iter_all_notes(self.repo, list(tips)):
-            slot = f"{annotated}:{blob}"
-            if slot in blobs:
-                continue
-            if slot in old:
-                blobs[slot] = old[slot]
-                continue
-            data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
-            blobs[slot] = passing_keys(data.decode("utf-8", "replace"), annotated)
-        index = {"version": INDEX_VERSION, "tips": tips, "blobs": blobs}
+    def _update(self, tips: dict[str, str], old: dict[str, Any]) -> dict[str, Any]:
+        """Bring the index up to the notes tips: per ref, only the notes that changed since
+        the tree it last saw (a tree diff in libgit2), else a walk of every note."""
+        import pygit2
+
+        refs: dict[str, Any] = {}
+        old_refs: dict[str, Any] = old.get("refs", {})
+        for ref, tip in tips.items():
+            tree = self.repo[tip].peel(pygit2.Tree).id
+            seen = old_refs.get(ref)
+            blobs = None
+            if isinstance(seen, dict) and isinstance(seen.get("blobs"), dict):
+                blobs = self._changed_since(seen, str(tree))
+            if blobs is None:
+                blobs = self._all_notes(ref)
+            refs[ref] = {"tree": str(tree), "blobs": blobs}
+        index = {"version": INDEX_VERSION, "tips": tips, "refs": refs}
         self._write_index(index)
         return index
+
+    def _changed_since(self, seen: dict[str, Any], tree: str) -> dict[str, Any] | None:
+        """The ref's slots updated by a diff of its last seen notes tree; None: walk instead."""
+        import pygit2
+
+        blobs: dict[str, Any] = dict(seen["blobs"])
+        if seen.get("tree") == tree:
+            return blobs
+        try:
+            before = self.repo[str(seen["tree"])].peel(pygit2.Tree)
+            diff = before.diff_to_tree(self.repo[tree].peel(pygit2.Tree))
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        for delta in diff.deltas:
+            old_path, new_path = delta.old_file.path, delta.new_file.path
+            if delta.status != pygit2.enums.DeltaStatus.ADDED:
+                blobs.pop(f"{old_path.replace('/', '')}:{delta.old_file.id}", None)
+            if delta.status != pygit2.enums.DeltaStatus.DELETED:
+                annotated = new_path.replace("/", "")
+                if len(annotated) not in (40, 64):
+                    continue  # not a note (git allows other files in a notes tree)
+                blob = str(delta.new_file.id)
+                data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
+                blobs[f"{annotated}:{blob}"] = passing_keys(
+                    data.decode("utf-8", "replace"), annotated
+                )
+        return blobs
+
+    def _all_notes(self, ref: str) -> dict[str, Any]:
+        blobs: dict[str, Any] = {}
+        for annotated, blob in _iter_all_notes(self.repo, [ref]):
+            data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
+            blobs[f"{annotated}:{blob}"] = passing_keys(data.decode("utf-8", "replace"), annotated)
+        return blobs
 
     def _write_index(self, index: dict[str, Any]) -> None:
         try:

@@ -206,3 +206,32 @@ def test_a_cached_record_points_at_the_original_checkpoint(repo: Repo) -> None:
     append_notes(pg, [(second, record((cached,), second))])
     cache = ResultCache(pg, tree=str(pg.head.peel(pygit2.Commit).tree.id), base=None)
     assert cache.lookup("k" * 64) == first
+
+
+def _note(key: str, outcome: str = "passed") -> str:
+    return json.dumps({"gates": [{"cache_key": key, "outcome": outcome}]})
+
+
+def test_cache_index_follows_notes_incrementally_and_matches_a_full_walk(repo: Repo) -> None:
+    """The local index is updated from a diff of the notes trees; the hits equal a fresh walk."""
+    from gatekit.cache import ResultCache
+    from gatekit.record.notes import append_notes, remove_notes
+
+    pr = pygit2.Repository(str(repo.path))
+    tree = str(pr.head.peel(pygit2.Commit).tree_id)
+    blobs = [str(pr.create_blob(f"object {i}\n".encode())) for i in range(12)]
+
+    def hits(index_dir: Path) -> dict[str, str]:
+        cache = ResultCache(pr, tree=tree, base=None, index_dir=index_dir)
+        return {k: v for k in [f"k{i}" for i in range(12)] if (v := cache.lookup(k)) is not None}
+
+    kept = repo.path.parent / "kept-index"
+    append_notes(pr, [(blobs[i], _note(f"k{i}")) for i in range(6)])
+    assert set(hits(kept)) == {f"k{i}" for i in range(6)}
+    append_notes(pr, [(blobs[6], _note("k6")), (blobs[7], _note("k7", "failed"))])
+    append_notes(pr, [(blobs[0], _note("k8"))])  # a second line on an existing note
+    remove_notes(pr, [blobs[1]])
+    incremental = hits(kept)
+    fresh = hits(repo.path.parent / f"fresh-index-{len(incremental)}")
+    assert incremental == fresh
+    assert set(incremental) == {"k0", "k2", "k3", "k4", "k5", "k6", "k8"}  # k1 removed, k7 failed
