@@ -173,12 +173,18 @@ def _index_lock(repo: pygit2.Repository, journal: Path) -> Iterator[Path]:
 
     try:
         wait_until(acquired, INDEX_LOCK_TIMEOUT, busy, base=0.005, cap=0.2)
-    finally:
+    except BaseException:
         remove_quietly(private)
+        remove_quietly(journal)
+        raise
+    remove_quietly(private)
     try:
         yield lock
     finally:
+        # The lock goes first, then the journal: a journal outliving the lock is
+        # harmless (recovery finds nothing left to do), a lock outliving it is not.
         remove_quietly(lock)
+        remove_quietly(journal)
 
 
 def recover_pending_apply(repo: pygit2.Repository) -> str | None:
@@ -372,14 +378,12 @@ def apply_changes(
                     _write_json_atomic(journal, record)
                     committed = True
                     _roll_forward(root, files, new_index if updates else None, index_path)
-                    remove_quietly(journal)
             finally:
                 if not committed:
                     for tmp, _dest in files:
                         if tmp is not None:
                             remove_quietly(root / tmp)
                     remove_quietly(new_index)
-                    remove_quietly(journal)
 
 
 def _roll_forward(
