@@ -222,6 +222,7 @@ def _recover(repo: pygit2.Repository, journal: Path) -> str | None:
                 remove_quietly(root / tmp)
         if data.get("index"):
             remove_quietly(Path(data["index"]))
+            remove_quietly(Path(data["index"] + ".lock"))  # libgit2's, if killed mid-write
         outcome = "rolled back"
     for private in _index_path(repo).parent.glob("index.lock.gatekit-*"):
         remove_quietly(private)
