@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 CACHE_FORMAT = 1
 NOTES_REF = "refs/notes/gatekit"
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 _TOOLS = ("pygit2", "detect-secrets", "junitparser", "PyYAML", "nox")
 _GLOB_CHARS = set("*?[")
 
@@ -261,11 +261,7 @@ class ResultCache:
         index = self._read_index()
         if index.get("tips") != tips:
             index = self._update(tips, index)
-        hits: dict[str, str] = {}
-        for ref in sorted(index["refs"]):
-            for pairs in index["refs"][ref]["blobs"].values():
-                for key, checkpoint in pairs:
-                    hits.setdefault(key, checkpoint)
+        hits: dict[str, str] = index["hits"]
         return hits
 
     def _read_index(self) -> dict[str, Any]:
@@ -275,63 +271,73 @@ class ResultCache:
             return {}
         if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
             return {}
-        if not isinstance(data.get("refs"), dict):
+        if not isinstance(data.get("trees"), dict) or not isinstance(data.get("hits"), dict):
             return {}
         return data
 
     def _update(self, tips: dict[str, str], old: dict[str, Any]) -> dict[str, Any]:
-        """Bring the index up to the notes tips: per ref, only the notes that changed since
-        the tree it last saw (a tree diff in libgit2), else a walk of every note."""
+        """Bring the index (key -> checkpoint of its first pass) up to the notes tips.
+
+        Notes are only ever added to, or get lines appended: then a libgit2 diff of the
+        notes tree last seen against the new one gives the few new note blobs to read.
+        Anything else (a removed note or line, a ref that went away, a tree that is
+        gone) rebuilds the index from every note, as the first run does.
+        """
         import pygit2
 
-        refs: dict[str, Any] = {}
-        old_refs: dict[str, Any] = old.get("refs", {})
-        for ref, tip in tips.items():
-            tree = self.repo[tip].peel(pygit2.Tree).id
-            seen = old_refs.get(ref)
-            blobs = None
-            if isinstance(seen, dict) and isinstance(seen.get("blobs"), dict):
-                blobs = self._changed_since(seen, str(tree))
-            if blobs is None:
-                blobs = self._all_notes(ref)
-            refs[ref] = {"tree": str(tree), "blobs": blobs}
-        index = {"version": INDEX_VERSION, "tips": tips, "refs": refs}
+        trees = {ref: str(self.repo[tip].peel(pygit2.Tree).id) for ref, tip in tips.items()}
+        hits: dict[str, str] = dict(old.get("hits", {}))
+        seen: dict[str, str] = old.get("trees", {})
+        if set(seen) - set(trees):
+            hits = {}  # a notes ref went away: its passes with it
+            seen = {}
+        for ref in sorted(trees):
+            added = self._added_since(seen.get(ref), trees[ref]) if ref in seen else None
+            if added is None and ref in seen:  # something was removed: start over
+                return self._update(tips, {})
+            pairs = added if added is not None else self._all_pairs(ref)
+            for key, checkpoint in pairs:
+                hits.setdefault(key, checkpoint)
+        index = {"version": INDEX_VERSION, "tips": tips, "trees": trees, "hits": hits}
         self._write_index(index)
         return index
 
-    def _changed_since(self, seen: dict[str, Any], tree: str) -> dict[str, Any] | None:
-        """The ref's slots updated by a diff of its last seen notes tree; None: walk instead."""
+    def _added_since(self, before: str | None, after: str) -> list[list[str]] | None:
+        """Passing keys in the notes added (or appended to) since ``before``; None when a
+        note or a line went away (or ``before`` cannot be read)."""
         import pygit2
 
-        blobs: dict[str, Any] = dict(seen["blobs"])
-        if seen.get("tree") == tree:
-            return blobs
+        if before == after:
+            return []
         try:
-            before = self.repo[str(seen["tree"])].peel(pygit2.Tree)
-            diff = before.diff_to_tree(self.repo[tree].peel(pygit2.Tree))
+            old_tree = self.repo[str(before)].peel(pygit2.Tree)
+            diff = old_tree.diff_to_tree(self.repo[after].peel(pygit2.Tree))
         except (KeyError, ValueError, pygit2.GitError):
             return None
+        out: list[list[str]] = []
         for delta in diff.deltas:
-            old_path, new_path = delta.old_file.path, delta.new_file.path
-            if delta.status != pygit2.enums.DeltaStatus.ADDED:
-                blobs.pop(f"{old_path.replace('/', '')}:{delta.old_file.id}", None)
-            if delta.status != pygit2.enums.DeltaStatus.DELETED:
-                annotated = new_path.replace("/", "")
-                if len(annotated) not in (40, 64):
-                    continue  # not a note (git allows other files in a notes tree)
-                blob = str(delta.new_file.id)
-                data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
-                blobs[f"{annotated}:{blob}"] = passing_keys(
-                    data.decode("utf-8", "replace"), annotated
-                )
-        return blobs
+            if delta.status == pygit2.enums.DeltaStatus.DELETED:
+                return None
+            annotated = delta.new_file.path.replace("/", "")
+            if len(annotated) not in (40, 64):
+                continue  # not a note (git allows other files in a notes tree)
+            new = self._pairs(annotated, str(delta.new_file.id))
+            if delta.status == pygit2.enums.DeltaStatus.MODIFIED:
+                old = self._pairs(annotated, str(delta.old_file.id))
+                if any(pair not in new for pair in old):
+                    return None  # a line was removed from a note
+            out.extend(new)
+        return out
 
-    def _all_notes(self, ref: str) -> dict[str, Any]:
-        blobs: dict[str, Any] = {}
+    def _pairs(self, annotated: str, blob: str) -> list[list[str]]:
+        data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
+        return passing_keys(data.decode("utf-8", "replace"), annotated)
+
+    def _all_pairs(self, ref: str) -> list[list[str]]:
+        out: list[list[str]] = []
         for annotated, blob in _iter_all_notes(self.repo, [ref]):
-            data: bytes = self.repo[blob].data  # type: ignore[attr-defined]
-            blobs[f"{annotated}:{blob}"] = passing_keys(data.decode("utf-8", "replace"), annotated)
-        return blobs
+            out.extend(self._pairs(annotated, blob))
+        return out
 
     def _write_index(self, index: dict[str, Any]) -> None:
         try:

@@ -230,8 +230,10 @@ def test_cache_index_follows_notes_incrementally_and_matches_a_full_walk(repo: R
     assert set(hits(kept)) == {f"k{i}" for i in range(6)}
     append_notes(pr, [(blobs[6], _note("k6")), (blobs[7], _note("k7", "failed"))])
     append_notes(pr, [(blobs[0], _note("k8"))])  # a second line on an existing note
-    remove_notes(pr, [blobs[1]])
     incremental = hits(kept)
-    fresh = hits(repo.path.parent / f"fresh-index-{len(incremental)}")
-    assert incremental == fresh
-    assert set(incremental) == {"k0", "k2", "k3", "k4", "k5", "k6", "k8"}  # k1 removed, k7 failed
+    assert incremental == hits(repo.path.parent / "fresh-1")
+    assert set(incremental) == {f"k{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8)}  # k7 failed
+    remove_notes(pr, [blobs[1]])  # a removal: the index must forget k1
+    incremental = hits(kept)
+    assert incremental == hits(repo.path.parent / "fresh-2")
+    assert set(incremental) == {"k0", "k2", "k3", "k4", "k5", "k6", "k8"}
