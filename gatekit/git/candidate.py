@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from gatekit.errors import CandidateError
+from gatekit.git import memo
 from gatekit.git.gitproc import describe_failure, run_git
 from gatekit.git.repo import current_branch, gatekit_dir, workdir
 from gatekit.git.safety import scan_tree
@@ -107,7 +108,9 @@ def resolve_candidate(repo: pygit2.Repository, spec: CandidateSpec) -> Candidate
         source=spec.source,
         tree=got.tree,
         base=got.base,
-        changed=changed_paths(repo, base_tree, got.tree),
+        changed=memo.changed_paths(
+            repo, base_tree, got.tree, lambda: changed_paths(repo, base_tree, got.tree)
+        ),
         description=got.description,
     )
 
@@ -219,12 +222,15 @@ def _drop_intent_to_add(index: pygit2.Index, version: int) -> None:
 @register_source("staged")
 def _staged(repo: pygit2.Repository, spec: CandidateSpec) -> _Resolved:
     path = _index_path(repo)
-    index = _load_index(repo, path)
-    if index is None:
-        tree = str(repo.TreeBuilder().write())
-    else:
+
+    def write_tree() -> str:
+        index = _load_index(repo, path)
+        if index is None:
+            return str(repo.TreeBuilder().write())
         _drop_intent_to_add(index, _index_version(path))
-        tree = str(index.write_tree(repo))
+        return str(index.write_tree(repo))
+
+    tree = memo.staged_tree(repo, path, write_tree)
     return _Resolved(tree, _base_for(repo, spec), f"staged index {_on_branch(repo)}")
 
 

@@ -50,11 +50,21 @@ def workdir(repo: pygit2.Repository) -> Path:
 
 def common_dir(repo: pygit2.Repository) -> Path:
     """The git common dir (shared by all worktrees of the repository)."""
-    path = Path(repo.path)
-    commondir_file = path / "commondir"
-    if commondir_file.is_file():
-        return (path / commondir_file.read_text().strip()).resolve()
-    return path.resolve()
+    key = repo.path
+    found = _COMMON_DIRS.get(key)
+    if found is None:
+        path = Path(key)
+        commondir_file = path / "commondir"
+        if commondir_file.is_file():
+            found = (path / commondir_file.read_text().strip()).resolve()
+        else:
+            found = path.resolve()
+        _COMMON_DIRS[key] = found
+    return found
+
+
+# git dir -> common dir: fixed for a git dir's life, and asked for many times per command
+_COMMON_DIRS: dict[str, Path] = {}
 
 
 def gatekit_dir(repo: pygit2.Repository) -> Path:
