@@ -298,3 +298,83 @@ def test_socket_dir_that_is_not_private_is_refused(repo: Repo, tmp_path: Path) -
     write_config(repo, [gate("ok", "pass")])
     proc = gk(repo.path, "check", "--worktree", env=env)
     assert proc.returncode == 0, explain(proc)
+
+
+def _wait_for(predicate: Any, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_worker_cleans_the_shadow_after_answering(repo: Repo, daemon: Path) -> None:
+    """The worker answers, then refreshes the slot and marks it clean; the next check of the
+    same candidate skips the refresh and still sees nothing a gate left behind."""
+    dirty = (
+        "import os, pathlib, sys; "
+        "bad = [p for p in ('left-behind.txt', 'build/out.o') if os.path.exists(p)]; "
+        "bad += ['tracked.txt'] if pathlib.Path('tracked.txt').read_text() != 'tracked\\n' else []; "
+        "pathlib.Path('left-behind.txt').write_text('x'); "
+        "os.makedirs('build', exist_ok=True); pathlib.Path('build/out.o').write_text('o'); "
+        "pathlib.Path('tracked.txt').write_text('changed by a gate'); "
+        "print('dirty:', bad); sys.exit(1 if bad else 0)"
+    )
+    write_config(repo, [gate("dirty", dirty)])
+    repo.write("tracked.txt", "tracked\n")
+    repo.git("add", "-A")
+    shadows = repo.path / ".git" / "gatekit" / "shadows"
+    env = client_env(daemon)
+    for attempt in range(3):
+        before = served(daemon)
+        proc = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
+        assert proc.returncode == 0, f"attempt {attempt}: {explain(proc)}"
+        assert served(daemon) == before + 1
+        mark = shadows / "s0.clean"
+        assert _wait_for(mark.exists), (
+            f"no clean mark after attempt {attempt}\n{daemon_log(daemon)}"
+        )
+        # the mark names the commit the slot was left clean at: the shadow's HEAD
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=shadows / "s0",
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert mark.read_text().strip() == head
+        assert not (shadows / "s0" / "left-behind.txt").exists()
+        assert (shadows / "s0" / "tracked.txt").read_text() == "tracked\n"
+    # an in-process check takes the mark (the slot is dirty again until someone cleans it)
+    local = gk(
+        repo.path,
+        "check",
+        "--plain",
+        "--staged",
+        "--no-cache",
+        "--no-record",
+        env=client_env(daemon, GATEKIT_NO_DAEMON="1"),
+    )
+    assert local.returncode == 0, explain(local)
+    assert not (shadows / "s0.clean").exists()
+    assert [p.name for p in shadows.iterdir() if p.is_dir()] == ["s0"]  # never a second slot
+
+
+def test_a_new_candidate_after_a_clean_slot(repo: Repo, daemon: Path) -> None:
+    """A clean mark at another commit: only the checkout runs, and the gate sees the new tree."""
+    code = (
+        "import pathlib, sys; sys.exit(0 if pathlib.Path('v.txt').read_text() == 'two\\n' else 5)"
+    )
+    write_config(repo, [gate("sees", code)])
+    repo.write("v.txt", "one\n")
+    repo.git("add", "-A")
+    env = client_env(daemon)
+    first = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
+    assert first.returncode == 1, explain(first)  # v.txt is 'one'
+    mark = repo.path / ".git" / "gatekit" / "shadows" / "s0.clean"
+    assert _wait_for(mark.exists), daemon_log(daemon)
+    repo.write("v.txt", "two\n")
+    repo.git("add", "-A")
+    second = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
+    assert second.returncode == 0, explain(second)

@@ -350,3 +350,36 @@ def test_user_hooks_do_not_run_in_the_shadow(project: Repo, tmp_path: Path) -> N
     with pool(project).acquire(cand(project)) as shadow:
         assert (shadow.path / "run.sh").exists()
     assert not marker.exists()
+
+
+def _hold_lock(lock: Path, text: str, seconds: float) -> subprocess.Popen[bytes]:
+    code = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.ftruncate(fd, 0); os.write(fd, sys.argv[2].encode())\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[3]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(lock), text, str(seconds)], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"locked\n"
+    return proc
+
+
+@pytest.mark.parametrize("cleaning", [True, False])
+def test_a_slot_being_cleaned_is_waited_for(repo: Repo, cleaning: bool) -> None:
+    """A slot cleaned after a check is free in moments: wait for it instead of building
+    another worktree. A slot held by a running check is not waited for."""
+    p = pool(repo)
+    c = cand(repo)
+    with p.acquire(c):
+        pass
+    holder = _hold_lock(p.root / "s0.lock", "1\ncleaning\n" if cleaning else "1\n", 1.0)
+    try:
+        with p.acquire(c) as shadow:
+            name = shadow.name
+    finally:
+        holder.communicate()
+    assert name == ("s0" if cleaning else "s1")

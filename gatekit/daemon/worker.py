@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
+from gatekit import afterwards
 from gatekit.daemon import protocol
 
 # The server's own std streams: kept referenced, or collecting them would close fds 0-2.
@@ -45,11 +46,26 @@ def serve(
             _exit(1)
         if not _answer(conn, {"ok": True, "pid": os.getpid()}):
             _exit(1)  # the client gave up waiting: it runs the check itself
+        afterwards.enable()
         code = _run(list(request["argv"]))
         _flush()
         _answer(conn, {"exit_code": code})
+        _release_client(conn)
+        afterwards.run_deferred()
     finally:
         _exit(code)
+
+
+def _release_client(conn: socket.socket) -> None:
+    """Let go of everything of the client's (its stdio may be a pipe read to the end)."""
+    with contextlib.suppress(OSError):
+        conn.close()
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        if null > 2:
+            os.close(null)
 
 
 def _exit(code: int) -> NoReturn:

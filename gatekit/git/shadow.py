@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from gatekit.git.candidate import Candidate
 
 SHADOW_REF_PREFIX = "refs/gatekit/shadow/"
+_CLEANING = "cleaning"  # second line of a slot's lock file while it is cleaned after a check
+_CLEAN_WAIT = 30.0  # seconds a check waits for a slot being cleaned before making another
 MAX_SLOTS = 16
 _SIGNATURE = ("gatekit", "gatekit@invalid")
 
@@ -94,11 +96,13 @@ class ShadowPool:
         commit = candidate_commit(self.repo, candidate)
         with self._locked_slot() as (name, fd):
             path = self.path_for(name)
+            clean_at = self._take_clean_mark(name)
             self._set_ref(name, commit)
-            self._materialise(path, commit, fd)
+            self._materialise(path, commit, fd, clean_at)
             shadow = Shadow(name, path, commit, candidate.tree, scan.symlinks, fd)
             _refuse_escaping_links(path, scan.symlinks)
             yield shadow
+            self._clean_afterwards(name, path, commit, fd)
 
     def path_for(self, name: str) -> Path:
         return self.root / name
@@ -107,9 +111,8 @@ class ShadowPool:
         """Names of the slots that exist (a directory or a lock file)."""
         if not self.root.is_dir():
             return []
-        names = {
-            p.name.removesuffix(".lock") for p in self.root.iterdir() if p.name.startswith("s")
-        }
+        names = {p.name.removesuffix(".lock") for p in self.root.iterdir()}
+        names = {n for n in names if n[:1] == "s" and n[1:].isdigit()}
         return sorted(names, key=lambda n: (len(n), n))
 
     def remove(self, name: str) -> bool:
@@ -124,6 +127,7 @@ class ShadowPool:
         try:
             self._destroy(self.path_for(name))
             self._delete_ref(name)
+            (self.root / f"{name}.clean").unlink(missing_ok=True)
             lock.unlink(missing_ok=True)
         finally:
             os.close(fd)
@@ -165,10 +169,17 @@ class ShadowPool:
     def _locked_slot(self) -> Iterator[tuple[str, int]]:
         self.root.mkdir(parents=True, exist_ok=True)
         delay = 0.05
+        patience = time.monotonic() + _CLEAN_WAIT
         while True:
+            cleaning = False
             for i in range(self.max_slots):
                 name = f"s{i}"
-                fd = _try_lock(self.root / f"{name}.lock")
+                lock = self.root / f"{name}.lock"
+                if cleaning and not self.path_for(name).exists() and time.monotonic() < patience:
+                    break  # a slot is being cleaned: wait for it rather than build a new one
+                fd = _try_lock(lock)
+                if fd is None:
+                    cleaning = cleaning or _being_cleaned(lock)
                 if fd is not None:
                     try:
                         os.ftruncate(fd, 0)
@@ -178,20 +189,60 @@ class ShadowPool:
                     finally:
                         os.close(fd)  # releases the flock
                     return
+            if cleaning:  # done within tens of milliseconds
+                time.sleep(0.002)
+                continue
             time.sleep(delay)  # every slot busy: wait for one
             delay = min(delay * 2, 1.0)
 
-    def _materialise(self, path: Path, commit: str, fd: int) -> None:
+    def _materialise(self, path: Path, commit: str, fd: int, clean_at: str | None = None) -> None:
         if not _is_valid_worktree(path, common_dir(self.repo)):
             self._destroy(path)
             self._create(path, commit, fd)
             return
+        if clean_at == commit:
+            return  # cleaned at this very commit after the previous check: nothing to do
         try:
-            _checkout(path, commit, fd)
+            _checkout(path, commit, fd, clean=clean_at is None)
         except (OSError, RepositoryError):
             # a gate left something checkout cannot remove (read-only dirs, ...): start over
             self._destroy(path)
             self._create(path, commit, fd)
+
+    # -- cleaning after the answer (daemon workers) --------------------------------
+    def _clean_afterwards(self, name: str, path: Path, commit: str, fd: int) -> None:
+        """Where work can wait for the answer (a daemon worker), queue a full refresh of the
+        slot at ``commit``; once done it leaves ``<slot>.clean`` naming the commit, and the
+        next check of the same candidate skips the refresh (another candidate skips the
+        clean). The slot stays locked (a dup of its lock fd) until the refresh is done."""
+        from gatekit import afterwards
+
+        held = os.dup(fd)
+        mark = self.root / f"{name}.clean"
+
+        def clean() -> None:
+            try:
+                os.ftruncate(held, 0)
+                os.pwrite(held, f"{os.getpid()}\n{_CLEANING}\n".encode(), 0)
+                _checkout(path, commit, held)
+                tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
+                tmp.write_text(commit + "\n", encoding="ascii")
+                os.replace(tmp, mark)
+            finally:
+                os.close(held)
+
+        if not afterwards.defer(clean):
+            os.close(held)
+
+    def _take_clean_mark(self, name: str) -> str | None:
+        """The commit ``name`` was left clean at (the mark is removed: a run dirties it)."""
+        mark = self.root / f"{name}.clean"
+        try:
+            text = mark.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        mark.unlink(missing_ok=True)
+        return text or None
 
     def _create(self, path: Path, commit: str, fd: int) -> None:
         """A new linked worktree at ``commit``; git's own checkout (no hooks) is the fastest
@@ -256,7 +307,7 @@ class ShadowPool:
 # -- materialising ------------------------------------------------------------------
 
 
-def _checkout(path: Path, commit: str, lock_fd: int | None = None) -> None:
+def _checkout(path: Path, commit: str, lock_fd: int | None = None, clean: bool = True) -> None:
     """Reset the shadow to ``commit``: only changed files are rewritten (git's index
     stat data), then every untracked and ignored file a gate left is removed.
 
@@ -267,10 +318,10 @@ def _checkout(path: Path, commit: str, lock_fd: int | None = None) -> None:
     locked until it has finished too.
     """
     fds = () if lock_fd is None else (lock_fd,)
-    for args in (
-        ["-c", "core.hooksPath=/dev/null", "checkout", "-q", "-f", "--detach", commit],
-        ["clean", "-q", "-ffdx"],
-    ):
+    steps = [["-c", "core.hooksPath=/dev/null", "checkout", "-q", "-f", "--detach", commit]]
+    if clean:
+        steps.append(["clean", "-q", "-ffdx"])
+    for args in steps:
         # the ceiling keeps git from walking up into the main .git should a gate have
         # removed the shadow's .git file: then this fails and the slot is rebuilt
         env = {"GIT_CEILING_DIRECTORIES": str(path.parent)}
@@ -331,6 +382,15 @@ def _exclusive(lock: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _being_cleaned(lock: Path) -> bool:
+    """Whether the holder of ``lock`` is cleaning the slot after a check (see above)."""
+    try:
+        with lock.open("rb") as f:
+            return _CLEANING.encode() in f.read(64)
+    except OSError:
+        return False
 
 
 def _try_lock(lock: Path) -> int | None:

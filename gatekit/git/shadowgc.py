@@ -37,6 +37,8 @@ def gc_shadows(repo: pygit2.Repository, max_age: float, *, now: float | None = N
     removed.extend(f"worktree admin dir {a}" for a in pool.prune_admin_dirs())
     state = gatekit_dir(repo)
     leftovers = list(state.glob("*.tmp"))  # memo files of a killed writer
+    if pool.root.is_dir():
+        leftovers.extend(pool.root.glob("*.tmp"))  # clean marks of a killed worker
     if (state / "tmp").is_dir():
         leftovers.extend((state / "tmp").iterdir())  # temporary indexes of killed runs
     if leftovers:
