@@ -12,9 +12,9 @@ worker stops its gates as a normal process would and answers 130.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # not signal.py: its enums cost more than this module
 import _socket  # not socket.py: its imports cost more than this whole module
 import os
-import signal
 import sys
 
 from gatekit import __version__
@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, TextIO
 
-    _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+    _Handler = Callable[[int, FrameType | None], Any] | int | None
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for the server to accept (or refuse) a request
-_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 
 
 def run_check(argv: Sequence[str]) -> int | None:
@@ -128,11 +128,11 @@ class _Forwarder:
 
     def install(self) -> None:
         for signum in _FORWARDED:
-            self._previous[signum] = signal.signal(signum, self._handle)
+            self._previous[signum] = _signal.signal(signum, self._handle)
 
     def restore(self) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            _signal.signal(signum, handler)
         self._previous.clear()
 
     def attach(self, pid: int) -> None:
@@ -149,7 +149,7 @@ class _Forwarder:
     def _send(self, signum: int) -> None:
         if self.pid is None:
             return
-        target = signal.SIGTERM if signum == signal.SIGHUP else signum
+        target = _signal.SIGTERM if signum == _signal.SIGHUP else signum
         try:
             os.kill(self.pid, target)
         except OSError:

@@ -5,7 +5,11 @@ One server per user: ``$XDG_RUNTIME_DIR/gatekit-<uid>/daemon.sock``, or
 must be a real directory (not a symlink), owned by the user, mode 0700:
 anything else is refused, by the server and by the client.
 
-Messages are JSON objects, each framed by its length (4 bytes, big endian).
+Messages are dicts of plain values (str, int, bool, None, lists and dicts of
+them) serialised with :mod:`marshal` (built into the interpreter: the client
+imports nothing to speak it; both ends run the same Python, which the server
+checks, and the server reads only from a peer with the user's own uid), each
+framed by its length (4 bytes, big endian).
 The client's first message may carry file descriptors (SCM_RIGHTS) with its
 length prefix. A check goes:
 
@@ -22,8 +26,7 @@ length prefix. A check goes:
 from __future__ import annotations
 
 import _socket  # socket.py would import selectors: the client path does without
-import array
-import json
+import marshal
 import os
 import stat
 import sys
@@ -37,11 +40,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
-PROTOCOL = 1
+PROTOCOL = 2
 LOG_NAME = "daemon.log"
 LOCK_NAME = "daemon.lock"
 MAX_MESSAGE = 64 * 1024 * 1024
 FDS = 3  # stdin, stdout, stderr
+_INT = 4  # bytes of a C int: an fd in SCM_RIGHTS (array.array("i") would cost an import)
 
 
 def dir_problem(directory: str) -> str | None:
@@ -63,7 +67,7 @@ def dir_problem(directory: str) -> str | None:
 
 
 def encode(message: Mapping[str, Any]) -> bytes:
-    body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    body = marshal.dumps(dict(message))
     return len(body).to_bytes(4, "big") + body
 
 
@@ -71,7 +75,8 @@ def send(sock: _socket.socket, message: Mapping[str, Any], fds: Sequence[int] = 
     """One framed message; ``fds`` travel with its length prefix (as socket.send_fds)."""
     data = encode(message)
     if fds:
-        rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))
+        packed = b"".join(fd.to_bytes(_INT, sys.byteorder, signed=True) for fd in fds)
+        rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, packed)
         sent = sock.sendmsg([data[:4]], [rights])
         data = data[sent:]
     sock.sendall(data)
@@ -85,14 +90,15 @@ def receive(sock: _socket.socket, maxfds: int = 0) -> tuple[dict[str, Any] | Non
     """
     fds: list[int] = []
     if maxfds:
-        size = array.array("i").itemsize
         flags = getattr(_socket, "MSG_CMSG_CLOEXEC", 0)
-        head, ancillary, _flags, _addr = sock.recvmsg(4, _socket.CMSG_LEN(maxfds * size), flags)
+        head, ancillary, _flags, _addr = sock.recvmsg(4, _socket.CMSG_LEN(maxfds * _INT), flags)
         for level, kind, data in ancillary:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                received = array.array("i")
-                received.frombytes(data[: len(data) - len(data) % size])
-                fds.extend(received)
+                whole = len(data) - len(data) % _INT
+                fds.extend(
+                    int.from_bytes(data[i : i + _INT], sys.byteorder, signed=True)
+                    for i in range(0, whole, _INT)
+                )
     else:
         head = sock.recv(4)
     if not head:
@@ -101,9 +107,12 @@ def receive(sock: _socket.socket, maxfds: int = 0) -> tuple[dict[str, Any] | Non
     size = int.from_bytes(head, "big")
     if size > MAX_MESSAGE:
         raise ValueError(f"message of {size} bytes refused")
-    message = json.loads(_exactly(sock, size))
+    try:
+        message = marshal.loads(_exactly(sock, size))
+    except (EOFError, TypeError) as exc:  # marshal's words for a broken message
+        raise ValueError(f"unreadable message: {exc}") from None
     if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
+        raise ValueError("a message must be a dict")
     return message, fds
 
 

@@ -61,7 +61,9 @@ def execute_plan(
             only=options.only,
             skip=options.skip,
         )
-        scheduler = Scheduler(plan, selection, runner.run, registry, runner.decided)
+        scheduler = Scheduler(
+            plan, selection, runner.run, registry, runner.decided, settle=runner.cached
+        )
         with _sigterm_interrupts():
             results = scheduler.run()
     finally:

@@ -59,6 +59,19 @@ class GateRunner:
         self.reporter.event(result.id, result.outcome.value)
 
     # one gate ----------------------------------------------------------
+    def cached(self, gate: PlannedGate) -> GateResult | None:
+        """The gate's ``cached`` result when its inputs already passed (else None: run it)."""
+        if not gate.cache or self.hooks.lookup_cache is None:
+            return None
+        try:
+            result = self.hooks.lookup_cache(gate)
+        except Exception:  # a broken cache only costs time: run() looks again and reports
+            return None
+        if result is not None:
+            self.status.transition(gate.id, result.outcome.value, reason=result.reason, pid=None)
+            self.reporter.event(gate.id, result.outcome.value)
+        return result
+
     def run(self, gate: PlannedGate) -> GateResult:
         start = time.monotonic()
         log = self.status.open_log(gate.id)

@@ -66,10 +66,13 @@ class Scheduler:
         run_gate: Callable[[PlannedGate], GateResult],
         registry: ProcessRegistry,
         on_decided: Callable[[GateResult], None],
+        settle: Callable[[PlannedGate], GateResult | None] | None = None,
     ) -> None:
         self.plan = plan
         self.sel = selection
         self.run_gate = run_gate
+        # A result without running (a cache hit): settled here, no worker thread, no job slot
+        self.settle = settle
         self.registry = registry
         self.on_decided = on_decided
         self.results: dict[str, GateResult] = {}
@@ -136,6 +139,12 @@ class Scheduler:
                                 progress = True
                                 continue
                             if waiting:
+                                continue
+                            settled = self.settle(gate) if self.settle is not None else None
+                            if settled is not None:
+                                pending.remove(gid)
+                                self.results[gid] = settled
+                                progress = True
                                 continue
                             if exclusive or len(running) >= jobs:
                                 break
