@@ -75,6 +75,8 @@ def generate(
     rng = random.Random(seed)
     path.mkdir(parents=True)
     run(["git", "init", "-q", "-b", "main"], path, env)
+    # no background 'git gc --auto' packing objects while a tool is timed (or copied)
+    run(["git", "config", "gc.auto", "0"], path, env)
     words = [f"word{i}" for i in range(500)]
     rels = []
     for i in range(files):

@@ -16,11 +16,14 @@ In the same run, on generated repositories (committed, then one staged change):
 - cached (issue 6): the first ``gatekit check --staged`` on a new candidate, the
   second on the unchanged candidate (every gate ``cached``), and pre-commit
   re-running the same five hooks. Target: second run < 0.25x pre-commit.
-- daemon (``--daemon``): the same overhead and cached checks with a
-  ``gatekit daemon`` running (started with a temporary ``XDG_RUNTIME_DIR``
-  before the timing, stopped after): the client connects, a forked worker that
-  has everything imported runs the check. The other gatekit columns run with
-  ``GATEKIT_NO_DAEMON=1`` (in-process, whatever daemon the user runs).
+- daemon (``--daemon``, what ``nox -s bench`` runs): the same overhead and
+  cached checks with a ``gatekit daemon`` running (started with a temporary
+  ``XDG_RUNTIME_DIR`` before the timing, stopped after), on a copy of the
+  repository made before any check: the client connects, a forked worker that
+  has everything imported runs the check. This is what a user gets by default
+  (the first ``gatekit check`` starts the daemon), so with ``--daemon`` the
+  targets are judged on these columns. The other gatekit columns run with
+  ``GATEKIT_NO_DAEMON=1`` (in-process).
 - parallel efficiency: eight gates each sleeping 1 s, ``gatekit check --jobs 2``;
   ideal 4 s, target under 4.4 s wall.
 - runner only (in-process, no interpreter start-up on either side): N trivial
@@ -177,12 +180,18 @@ def repo_bench(files: int, repeats: int, tmp: Path, daemon: bool = False) -> dic
     (path / "validation.yaml").write_text(VALIDATION)
     (path / ".pre-commit-config.yaml").write_text(PRE_COMMIT)
     commit_all(path, env)
-    changed = path / rels[len(rels) // 2]
-    base_text = changed.read_text()
+    # The daemon's checks get their own copy of the repository, as a user runs one or the
+    # other: an in-process check would otherwise take the shadow a worker left clean.
+    dpath = tmp / f"repo{files}-daemon"
+    if daemon:
+        shutil.copytree(path, dpath, symlinks=True)
+    rel = rels[len(rels) // 2]
+    base_text = (path / rel).read_text()
 
     def stage(n: int) -> None:
-        changed.write_text(f"{base_text}# change {n}\n")
-        run(["git", "add", "--", str(changed.relative_to(path))], path, env)
+        for root in (path, dpath) if daemon else (path,):
+            (root / rel).write_text(f"{base_text}# change {n}\n")
+            run(["git", "add", "--", rel], root, env)
 
     gk = [*tool("gatekit"), "check", "--staged"]
     pc = [*tool("pre-commit"), "run"]
@@ -191,7 +200,7 @@ def repo_bench(files: int, repeats: int, tmp: Path, daemon: bool = False) -> dic
         return lambda: run([*gk, *extra], path, env)
 
     def dm_cmd(*extra: str) -> Callable[[], object]:
-        return lambda: run([*gk, *extra], path, denv)
+        return lambda: run([*gk, *extra], dpath, denv)
 
     def pc_cmd() -> None:
         run(pc, path, env)
@@ -223,11 +232,9 @@ def repo_bench(files: int, repeats: int, tmp: Path, daemon: bool = False) -> dic
             first.append(timed(gk_cmd()))
             second.append(timed(gk_cmd()))
             if daemon:
+                first_dm.append(timed(dm_cmd()))
                 second_dm.append(timed(dm_cmd()))
             t_pc2.append(timed(pc_cmd))
-            if daemon:
-                stage(n + 1000)
-                first_dm.append(timed(dm_cmd()))
         doc = json.loads(run([*gk, "--json"], path, env))
         if daemon:
             served = _daemon_served(denv)
@@ -317,7 +324,8 @@ def report(
     for r in results:
         ratio = r["gatekit"] / r["pre-commit"]
         budget = 1.2 * r["direct"] + 0.050
-        ok &= ratio <= 0.5 and r["gatekit"] <= budget
+        if not daemon:  # with the daemon measured, the targets are judged on it (the default)
+            ok &= ratio <= 0.5 and r["gatekit"] <= budget
         row = [
             f"{r['files']:,.0f}",
             ms(r["gatekit"]),
@@ -330,6 +338,7 @@ def report(
         if daemon:
             d_ratio = r["daemon"] / r["pre-commit"]
             met = d_ratio <= 0.5 and r["daemon"] <= budget
+            ok &= met
             row += [ms(r["daemon"]), f"{d_ratio:.2f}x", "yes" if met else "no"]
         rows.append(row)
     print(f"\nfive trivial gates on one staged change, --no-cache (median of {repeats}):")
@@ -348,7 +357,8 @@ def report(
     rows = []
     for r in results:
         ratio = r["second"] / r["pre-commit-again"]
-        ok &= ratio < 0.25
+        if not daemon:
+            ok &= ratio < 0.25
         row = [
             f"{r['files']:,.0f}",
             ms(r["first"]),
@@ -360,6 +370,7 @@ def report(
         ]
         if daemon:
             d_ratio = r["second-daemon"] / r["pre-commit-again"]
+            ok &= d_ratio < 0.25
             row += [
                 ms(r["first-daemon"]),
                 ms(r["second-daemon"]),

@@ -16,7 +16,7 @@ from gatekit import __version__
 TYPE_CHECKING = False  # typing (and argparse) cost milliseconds the daemon's client path saves
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 COMMANDS = (
     "check",
@@ -87,12 +87,8 @@ def main(argv: Sequence[str] | None = None, *, use_daemon: bool = True) -> int:
         # Fast path: no parser, no command modules.
         print(f"gatekit {__version__}")
         return 0
-    if (
-        use_daemon
-        and args_list[:1] == ["check"]
-        and not os.environ.get("GATEKIT_NO_DAEMON")
-        and _daemon_may_be_running()
-    ):
+    warm = use_daemon and args_list[:1] == ["check"] and not os.environ.get("GATEKIT_NO_DAEMON")
+    if warm and _daemon_may_be_running():
         # Warm start: a running `gatekit daemon` forks a worker that is this process
         # (fds, cwd, environment); None when there is none (or it refused): run here.
         from gatekit.daemon.client import run_check
@@ -100,6 +96,36 @@ def main(argv: Sequence[str] | None = None, *, use_daemon: bool = True) -> int:
         code = run_check(args_list)
         if code is not None:
             return code
+    code = _run_here(args_list)
+    if warm and code in _CHECK_RAN and _autostart_allowed(os.environ):
+        _autostart()
+    return code
+
+
+# A check that ran to a verdict (not a usage error, not an interruption).
+_CHECK_RAN = (0, 1, 3, 4)
+AUTOSTART_IDLE = 1800.0  # seconds: an auto-started daemon goes away after 30 idle minutes
+
+
+def _autostart_allowed(environ: Mapping[str, str]) -> bool:
+    """Not on CI (one check per machine: nothing to warm), nor when turned off."""
+    ci = environ.get("CI", "").strip().lower()
+    return ci in ("", "0", "false", "no") and not environ.get("GATEKIT_NO_DAEMON")
+
+
+def _autostart() -> None:
+    """Start the warm-start daemon in the background for the next checks (best effort)."""
+    from gatekit.daemon.control import spawn
+
+    if spawn(os.environ, AUTOSTART_IDLE) and sys.stderr.isatty():
+        print(
+            "gatekit: started the warm-start daemon for faster checks "
+            "('gatekit daemon stop' stops it; GATEKIT_NO_DAEMON=1 turns this off)",
+            file=sys.stderr,
+        )
+
+
+def _run_here(args_list: list[str]) -> int:
     from gatekit.errors import ExitCode, GatekitError
 
     # `gatekit COMMAND ...` needs only COMMAND's parser (help and errors read the same).

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 def client_env(xdg: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "GATEKIT_NO_DAEMON"}
     env["XDG_RUNTIME_DIR"] = str(xdg)
+    env["CI"] = "true"  # no auto-start: each test says which server runs
     env.update(extra)
     return env
 
@@ -378,3 +379,31 @@ def test_a_new_candidate_after_a_clean_slot(repo: Repo, daemon: Path) -> None:
     repo.git("add", "-A")
     second = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
     assert second.returncode == 0, explain(second)
+
+
+def test_an_in_process_check_starts_the_daemon_for_the_next(repo: Repo, tmp_path: Path) -> None:
+    """Without a daemon, a check runs in-process and starts one in the background; the next
+    check goes through it. Not on CI, nor with GATEKIT_NO_DAEMON=1."""
+    write_config(repo, [gate("ok", "pass")])
+    repo.git("add", "-A")
+    for name, extra in (("ci", {"CI": "true"}), ("off", {"CI": "", "GATEKIT_NO_DAEMON": "1"})):
+        xdg = tmp_path / name
+        xdg.mkdir(mode=0o700)
+        proc = gk(repo.path, "check", "--plain", "--staged", env=client_env(xdg, **extra))
+        assert proc.returncode == 0, explain(proc)
+        assert not (xdg / f"gatekit-{os.getuid()}").exists()  # nothing was started
+    xdg = tmp_path / "auto"
+    xdg.mkdir(mode=0o700)
+    env = client_env(xdg, CI="")
+    try:
+        first = gk(repo.path, "check", "--plain", "--staged", "--no-cache", env=env)
+        assert first.returncode == 0, explain(first)
+        assert "started the warm-start daemon" not in first.stderr  # not a terminal: quiet
+        assert _wait_for(lambda: control.status({"XDG_RUNTIME_DIR": str(xdg)}).running), daemon_log(
+            xdg
+        )
+        second = gk(repo.path, "check", "--plain", "--staged", "--no-cache", env=env)
+        assert second.returncode == 0, explain(second)
+        assert served(xdg) == 1
+    finally:
+        gk(xdg, "daemon", "stop", env=env)

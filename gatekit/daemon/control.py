@@ -71,33 +71,9 @@ def start(environ: Mapping[str, str], idle_timeout: float) -> DaemonStatus:
     if current.running:
         return DaemonStatus(True, directory, current.info, "already running")
     log_path = os.path.join(directory, protocol.LOG_NAME)
-    mode = "wb" if _size(log_path) > LOG_LIMIT else "ab"
     read_end, write_end = os.pipe()
     try:
-        with open(log_path, mode) as log, open(os.devnull, "rb") as devnull:
-            os.chmod(log_path, 0o600)
-            cmd = [
-                sys.executable,
-                "-c",
-                BOOT,
-                json.dumps(sys.path),
-                "--dir",
-                directory,
-                "--idle-timeout",
-                repr(float(idle_timeout)),
-                "--ready-fd",
-                str(write_end),
-            ]
-            proc = subprocess.Popen(
-                cmd,
-                stdin=devnull,
-                stdout=log,
-                stderr=log,
-                cwd="/",
-                env=dict(environ),
-                start_new_session=True,
-                pass_fds=(write_end,),
-            )
+        proc = _launch(environ, directory, idle_timeout, write_end)
         os.close(write_end)
         write_end = -1
         proc.wait()  # the first process forks the server and exits at once
@@ -113,6 +89,50 @@ def start(environ: Mapping[str, str], idle_timeout: float) -> DaemonStatus:
     if not now.running:
         raise UsageError("the daemon started but does not answer", tip=f"see {log_path}")
     return now
+
+
+def spawn(environ: Mapping[str, str], idle_timeout: float) -> bool:
+    """Start the server in the background without waiting for it (``gatekit check`` does
+    this when none answered). Best effort: False when the socket directory cannot be used.
+    A server that finds another one running exits at once (one per directory)."""
+    try:
+        directory = private_dir(environ, create=True)
+        _launch(environ, directory, idle_timeout, None)
+    except (UsageError, OSError):
+        return False
+    return True
+
+
+def _launch(
+    environ: Mapping[str, str], directory: str, idle_timeout: float, ready_fd: int | None
+) -> subprocess.Popen[bytes]:
+    """The process that forks the server (its output goes to the daemon's log)."""
+    log_path = os.path.join(directory, protocol.LOG_NAME)
+    mode = "wb" if _size(log_path) > LOG_LIMIT else "ab"
+    with open(log_path, mode) as log, open(os.devnull, "rb") as devnull:
+        os.chmod(log_path, 0o600)
+        cmd = [
+            sys.executable,
+            "-c",
+            BOOT,
+            json.dumps(sys.path),
+            "--dir",
+            directory,
+            "--idle-timeout",
+            repr(float(idle_timeout)),
+        ]
+        if ready_fd is not None:
+            cmd += ["--ready-fd", str(ready_fd)]
+        return subprocess.Popen(
+            cmd,
+            stdin=devnull,
+            stdout=log,
+            stderr=log,
+            cwd="/",
+            env=dict(environ),
+            start_new_session=True,
+            pass_fds=() if ready_fd is None else (ready_fd,),
+        )
 
 
 def stop(environ: Mapping[str, str]) -> DaemonStatus:
