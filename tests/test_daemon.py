@@ -407,3 +407,30 @@ def test_an_in_process_check_starts_the_daemon_for_the_next(repo: Repo, tmp_path
         assert served(xdg) == 1
     finally:
         gk(xdg, "daemon", "stop", env=env)
+
+
+def test_a_check_is_served_by_the_worker_forked_in_advance(repo: Repo, daemon: Path) -> None:
+    """The server keeps a spare worker forked while idle; a check is handed to it (the gate's
+    parent is that spare), and a new spare is forked for the next check."""
+    write_config(repo, [gate("who", "import os; print('parent', os.getppid())")])
+    repo.git("add", "-A")
+    env = {"XDG_RUNTIME_DIR": str(daemon)}
+    seen = []
+    for _ in range(2):
+        assert _wait_for(lambda: control.status(env).info.get("spare") is not None)
+        spare = control.status(env).info["spare"]
+        proc = gk(
+            repo.path,
+            "check",
+            "--plain",
+            "--staged",
+            "--no-cache",
+            "--no-record",
+            "--gate",
+            "who",
+            env=client_env(daemon),
+        )
+        assert proc.returncode == 0, explain(proc)
+        assert f"[who] parent {spare}" in proc.stderr, explain(proc)
+        seen.append(spare)
+    assert seen[0] != seen[1]

@@ -1,5 +1,10 @@
 """The server: one accept loop in the main thread, one forked worker per check.
 
+A worker is forked ahead of time while the server is idle (the spare): a check
+is handed to it over a socket pair (request, the client's fds and the
+connection), so the client does not wait for a fork. Without a spare (it died,
+or two checks came at once) the server forks a worker for the request.
+
 Started by ``gatekit daemon start`` as ``python -c BOOT <sys.path> --dir D
 --idle-timeout S [--ready-fd N]``: it forks once more (so the starter can reap
 its child at once), takes ``daemon.lock`` (one server per directory), imports
@@ -96,6 +101,7 @@ class Server:
         self.package = protocol.package_dir()
         self.started = time.time()
         self.children: set[int] = set()
+        self.spare: tuple[int, socket.socket] | None = None  # a worker forked in advance
         self.served = 0
         self.stopping = False
         self._last = time.monotonic()
@@ -104,16 +110,22 @@ class Server:
     def serve(self) -> None:
         signal.signal(signal.SIGTERM, self._on_sigterm)
         while not self.stopping:
+            self._ensure_spare()
             ready, _, _ = select.select([self.listener], [], [], TICK)
             self._reap()
             if ready:
                 self._accept()
-            elif not self.children and time.monotonic() - self._last >= self.idle_timeout:
+            elif not self.running() and time.monotonic() - self._last >= self.idle_timeout:
                 log(f"idle for {self.idle_timeout:g} s: exiting")
                 break
         self.close()
+        self._drop_spare()
         while self.children:  # running checks finish; then nothing is left behind
             self._reap(block=True)
+
+    def running(self) -> set[int]:
+        """The workers serving a check (not the spare)."""
+        return self.children - {self.spare[0]} if self.spare is not None else self.children
 
     def close(self) -> None:
         """Stop listening and remove the socket (if it is still ours)."""
@@ -137,6 +149,9 @@ class Server:
                 return
             if pid == 0:
                 return
+            if self.spare is not None and self.spare[0] == pid:
+                self.spare[1].close()  # the spare died unused: the loop forks another
+                self.spare = None
             self.children.discard(pid)
             self._last = time.monotonic()
 
@@ -177,7 +192,8 @@ class Server:
         elif op == "stop":
             self.stopping = True
             self.close()
-            protocol.send(conn, {"ok": True, "pid": os.getpid(), "running": len(self.children)})
+            self._drop_spare()
+            protocol.send(conn, {"ok": True, "pid": os.getpid(), "running": len(self.running())})
             log("stopped on request")
         elif op == "check":
             refusal = self._refusal(request, fds)
@@ -208,14 +224,67 @@ class Server:
         return None
 
     def _fork(self, conn: socket.socket, request: Mapping[str, Any], fds: list[int]) -> None:
+        pid = self._hand_to_spare(conn, request, fds)
+        if pid is None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                self._in_child()
+                worker.serve(conn, request, fds, close=())
+        self.children.add(pid)
+        self.served += 1
+        self._last = time.monotonic()
+
+    # -- the spare: a worker forked while the server is idle, so a check pays no fork ----
+    def _ensure_spare(self) -> None:
+        if self.spare is not None or self.stopping:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            worker.serve(conn, request, fds, close=(self.listener.fileno(), self.lock_fd))
+            ours.close()
+            self._in_child()
+            worker.standby(theirs)
+        theirs.close()
+        self.spare = (pid, ours)
         self.children.add(pid)
-        self.served += 1
-        self._last = time.monotonic()
+
+    def _hand_to_spare(
+        self, conn: socket.socket, request: Mapping[str, Any], fds: list[int]
+    ) -> int | None:
+        """Give the request (with the client's fds and the connection) to the spare; its pid,
+        or None when there is no spare or it cannot take it (then a worker is forked)."""
+        if self.spare is None:
+            return None
+        pid, channel = self.spare
+        self.spare = None
+        try:
+            protocol.send(channel, dict(request), fds=(*fds, conn.fileno()))
+        except OSError as exc:
+            log(f"the spare worker {pid} did not take a request: {exc}")
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)  # reaped as any child
+            return None
+        finally:
+            channel.close()
+        return pid
+
+    def _drop_spare(self) -> None:
+        if self.spare is not None:
+            self.spare[1].close()  # end of stream: the spare exits
+            self.spare = None
+
+    def _in_child(self) -> None:
+        """In a forked child: nothing of the server's stays open."""
+        for fd in (self.listener.fileno(), self.lock_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.spare is not None:
+            with contextlib.suppress(OSError):
+                self.spare[1].close()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -229,7 +298,8 @@ class Server:
             "started": self.started,
             "uptime": round(time.time() - self.started, 1),
             "served": self.served,
-            "running": len(self.children),
+            "running": len(self.running()),
+            "spare": self.spare[0] if self.spare is not None else None,
             "idle_timeout": self.idle_timeout,
         }
 

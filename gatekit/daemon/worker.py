@@ -31,6 +31,27 @@ from gatekit.daemon import protocol
 _REPLACED: list[object] = []
 
 
+def standby(channel: socket.socket) -> NoReturn:
+    """The spare: wait for the server to hand over a request, then serve it; never returns.
+
+    The server sends the request with four fds: the client's 0, 1, 2 and the connection.
+    End of stream (the server stops, or the spare is not needed) exits quietly.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's handler
+    try:
+        request, fds = protocol.receive(channel, maxfds=protocol.FDS + 1)
+    except (OSError, ValueError):
+        request, fds = None, []
+    finally:
+        channel.close()
+    if request is None or len(fds) != protocol.FDS + 1:
+        for fd in fds:
+            _close(fd)
+        _exit(0)
+    conn = socket.socket(fileno=fds[-1])
+    serve(conn, request, fds[: protocol.FDS], close=())
+
+
 def serve(
     conn: socket.socket, request: Mapping[str, Any], fds: Sequence[int], close: Sequence[int]
 ) -> NoReturn:
