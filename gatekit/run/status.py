@@ -6,8 +6,11 @@
     logs/all.log         every gate's output, lines prefixed ``[gate] ``
     reports/<gate>.md    a runbook on every failure
 
-Status files are rewritten atomically; a heartbeat thread refreshes the status
-of running gates every ``HEARTBEAT`` seconds.
+Status files are rewritten atomically. A gate's final state is written at
+once; its passing phases (queued, running, ...) by a writer thread within
+``SETTLE`` seconds, so a gate that finishes sooner costs one write, not four
+(replacing a file is the costly part on many filesystems). The same thread
+refreshes the status of running gates every ``HEARTBEAT`` seconds.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 HEARTBEAT = 2.0
+SETTLE = 0.05  # seconds a passing phase may wait before its status file is written
 LAST_LINES = 20
 RUNBOOK_LINES = 200
 ACTIVE_PHASES = frozenset({"cache", "environment", "running", "retry-wait", "collecting"})
@@ -83,6 +87,8 @@ class RunStatus:
         self._events = (run_dir / "events.jsonl").open("a", encoding="utf-8")
         self._all = (run_dir / "logs" / "all.log").open("a", encoding="utf-8")
         self._stop = threading.Event()
+        self._dirty: set[str] = set()  # gates whose status file is behind
+        self._wake = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name="gatekit-heartbeat", daemon=True)
         self._beat.start()
 
@@ -116,14 +122,18 @@ class RunStatus:
             record = {"time": st.updated, "gate": gate_id, "phase": phase, **fields}
             self._events.write(json.dumps(record, sort_keys=True) + "\n")
             self._events.flush()
-            self._write_status(gate_id, st)
+            if phase in ACTIVE_PHASES or phase == "queued":
+                self._later(gate_id)
+            else:  # an outcome: written now
+                self._dirty.discard(gate_id)
+                self._write_status(gate_id, st)
 
     def set_pid(self, gate_id: str, pid: int | None) -> None:
         with self._lock:
             st = self._gates.setdefault(gate_id, _GateState())
             st.pid = pid
             st.updated = now_iso()
-            self._write_status(gate_id, st)
+            self._later(gate_id)
 
     def line(self, gate_id: str, text: str) -> None:
         with self._lock:
@@ -181,17 +191,40 @@ class RunStatus:
     # lifecycle ---------------------------------------------------------
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._beat.join(timeout=5)
         with self._lock:
+            self._flush_dirty()
             self._events.close()
             self._all.close()
 
+    def _later(self, gate_id: str) -> None:
+        """Under the lock: the writer thread writes this gate's status within SETTLE."""
+        self._dirty.add(gate_id)
+        self._wake.set()
+
+    def _flush_dirty(self) -> None:
+        for gate_id in sorted(self._dirty):
+            self._write_status(gate_id, self._gates[gate_id])
+        self._dirty.clear()
+
     def _heartbeat(self) -> None:
-        while not self._stop.wait(HEARTBEAT):
-            with self._lock:
-                for gate_id, st in self._gates.items():
-                    if st.phase in ACTIVE_PHASES:
-                        self._write_status(gate_id, st)
+        beat = time.monotonic() + HEARTBEAT
+        while not self._stop.is_set():
+            woken = self._wake.wait(max(0.0, beat - time.monotonic()))
+            if self._stop.is_set():
+                return
+            if woken:
+                self._stop.wait(SETTLE)  # let a quick gate reach its outcome first
+                with self._lock:
+                    self._wake.clear()
+                    self._flush_dirty()
+            if time.monotonic() >= beat:
+                beat = time.monotonic() + HEARTBEAT
+                with self._lock:
+                    for gate_id, st in self._gates.items():
+                        if st.phase in ACTIVE_PHASES:
+                            self._write_status(gate_id, st)
 
     def _write_status(self, gate_id: str, st: _GateState) -> None:
         doc = {
