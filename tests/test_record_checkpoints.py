@@ -132,6 +132,33 @@ def test_append_batches_and_reads_fanout(repo: Repo) -> None:
     assert read_note_lines(pr, blobs[7], "refs/notes/fan") == ["new"]
 
 
+def test_notes_fan_out_once_the_top_level_is_full(repo: Repo) -> None:
+    """Crossing FANOUT_AT flat notes moves every note under ab/ directories (git reads them
+    all, with their appended lines); later writes stay under the directories."""
+    from gatekit.record.notes import FANOUT_AT
+
+    pr, _head, _tree = _setup(repo)
+    blobs = [str(pr.create_blob(f"fan {i}".encode())) for i in range(FANOUT_AT + 40)]
+    append_notes(pr, [(b, f"first {i}") for i, b in enumerate(blobs[:FANOUT_AT])])
+    top = pr.references["refs/notes/gatekit"].peel(pygit2.Commit).tree
+    assert len(top) == FANOUT_AT and all(len(e.name) == 40 for e in top)  # still flat
+    # one write crosses the limit: an append to an existing flat note and new notes
+    append_notes(pr, [(blobs[0], "second 0"), *((b, f"first {i}") for i, b in enumerate(blobs))])
+    top = pr.references["refs/notes/gatekit"].peel(pygit2.Commit).tree
+    assert all(len(e.name) == 2 and e.type_str == "tree" for e in top)
+    append_notes(pr, [(blobs[-1], "later")])
+    top = pr.references["refs/notes/gatekit"].peel(pygit2.Commit).tree
+    assert all(len(e.name) == 2 for e in top)
+    assert len(list(iter_notes(pr))) == len(blobs)
+    assert repo.git("notes", "--ref=gatekit", "show", blobs[0]).splitlines() == [
+        "first 0",
+        "second 0",
+    ]
+    assert read_note_lines(pr, blobs[-1]) == [f"first {len(blobs) - 1}", "later"]
+    listed = repo.git("notes", "--ref=gatekit", "list").splitlines()
+    assert sorted(line.split()[1] for line in listed) == sorted(blobs)
+
+
 def test_prune_keeps_newest_with_notes(repo: Repo) -> None:
     pr, head, tree = _setup(repo)
     for _ in range(5):

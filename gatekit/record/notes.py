@@ -9,7 +9,10 @@ Layout: git stores the note of object ``abcdef...`` at ``abcdef...`` (flat) or,
 in large notes trees, under fan-out directories (``ab/cdef...``, ``ab/cd/ef...``).
 Reads accept any fan-out; a new note follows the fan-out directories that
 already exist (flat in a fresh tree, as git does until it needs fan-out); an
-existing note is updated in place. One record per line, so
+existing note is updated in place. Once the top level would hold more than
+``FANOUT_AT`` flat notes, the write that crosses it moves them all under
+``ab/`` directories (as git does), so that every later write rewrites two small
+trees instead of one that grows with every check. One record per line, so
 ``git notes merge -s cat_sort_uniq`` (and :func:`merge_notes`) merge writers.
 """
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 NOTES_REF = "refs/notes/gatekit"
 _HEX = re.compile(r"^[0-9a-f]+$")
 _BLOB = 0o100644
+FANOUT_AT = 256  # flat notes in the top-level tree before they move under ab/ directories
 
 
 def _tree_of(repo: pygit2.Repository, commit_hex: str | None) -> pygit2.Tree | None:
@@ -139,11 +143,49 @@ def append_notes(
                 changes[_placement(repo, tree, oid)] = Entry(str(repo.create_blob(data)), _BLOB)
         if not changes:
             return None
+        _fan_out(repo, tree, changes)
         return _commit(
             repo, tree, changes, [current] if current else [], "Notes added by 'gatekit'\n"
         )
 
     return update_ref(repo, ref, build, "gatekit: append notes")
+
+
+def _fan_out(
+    repo: pygit2.Repository, tree: pygit2.Tree | None, changes: dict[str, Entry | None]
+) -> None:
+    """When the top level would hold more than FANOUT_AT flat notes, move them (and the
+    new ones) under ``ab/`` directories: ``changes`` is extended in place."""
+    flat_new = [p for p, e in changes.items() if e is not None and "/" not in p]
+    flat_old: list[tuple[str, str]] = []
+    for e in tree if tree is not None else []:
+        name = e.name or ""
+        if len(name) in (40, 64) and _HEX.match(name) and name not in changes:
+            flat_old.append((name, str(e.id)))
+    if len(flat_old) + len(flat_new) <= FANOUT_AT:
+        return
+    moves: dict[str, Entry | None] = {}
+    for name, blob in flat_old:
+        moves[name] = None
+        moves[_fanned(repo, tree, name)] = Entry(blob, _BLOB)
+    for name in flat_new:
+        entry = changes.pop(name)
+        moves[name] = None  # an existing flat note that was appended to moves too
+        moves[_fanned(repo, tree, name)] = entry
+    changes.update(moves)
+
+
+def _fanned(repo: pygit2.Repository, tree: pygit2.Tree | None, name: str) -> str:
+    """Where a top-level note ``name`` goes under fan-out: ``ab/`` plus any deeper
+    fan-out that directory already has."""
+    import pygit2
+
+    head, rest = name[:2], name[2:]
+    sub = None
+    if tree is not None and head in tree:
+        obj = repo[tree[head].id]
+        sub = obj if isinstance(obj, pygit2.Tree) else None
+    return f"{head}/{_placement(repo, sub, rest)}"
 
 
 def _commit(
