@@ -387,12 +387,14 @@ def report(
         "  targets: gatekit <= 0.5x pre-commit and <= 1.2x direct + 50 ms; cached < 0.25x pre-commit"
     )
     if parallel is not None:
-        ok &= parallel < 4.4
+        if parallel_daemon is None:  # with the daemon measured, judged on it (the default)
+            ok &= parallel < 4.4
         print(
             f"\nparallel: 8 gates x sleep 1 s, gatekit check --jobs 2: {parallel:.2f} s wall "
             f"(ideal 4 s, target < 4.4 s: {'met' if parallel < 4.4 else 'NOT met'})"
         )
     if parallel_daemon is not None:
+        ok &= parallel_daemon < 4.4
         print(
             f"parallel through gatekit daemon: {parallel_daemon:.2f} s wall "
             f"(target < 4.4 s: {'met' if parallel_daemon < 4.4 else 'NOT met'})"

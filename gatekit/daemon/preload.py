@@ -55,10 +55,22 @@ def preload() -> tuple[list[str], float]:
     except Exception as exc:
         failures.append(f"gatekit.cache.environment_fingerprint: {exc}")
     try:
+        from gatekit.plan.cache import _code_stamp
+
+        _code_stamp()  # stats the planning code (~1 ms a check); the server's sources are fixed
+    except Exception as exc:
+        failures.append(f"gatekit.plan.cache._code_stamp: {exc}")
+    try:
         from gatekit.cli import build_parser
 
         build_parser()
         build_parser("check")  # what workers use: built once here, reused after fork
+        # a forked worker starts with the server's regex cache: fill it with what a check
+        # compiles on its way (argparse's patterns, chain names)
+        build_parser("check").parse_args(["check", "--staged", "--no-cache"])
+        from gatekit.record.checkpoints import sanitize_chain
+
+        sanitize_chain("Warm/Up")
     except Exception as exc:  # a broken command module: its own invocation will say so
         failures.append(f"gatekit.cli.build_parser: {exc}")
     return failures, time.monotonic() - started

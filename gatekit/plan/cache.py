@@ -56,6 +56,18 @@ _PLANNING_CODE = (
 
 
 def _code_stamp() -> list[Any]:
+    """(path, mtime, size) of the planning code; taken once per process (a daemon takes it
+    before forking workers, and goes stale when any of its sources changes)."""
+    global _STAMP
+    if _STAMP is None:
+        _STAMP = _take_code_stamp()
+    return _STAMP
+
+
+_STAMP: list[Any] | None = None
+
+
+def _take_code_stamp() -> list[Any]:
     stamp: list[Any] = []
     for name in _PLANNING_CODE:
         path = _PACKAGE / name

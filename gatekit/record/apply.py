@@ -190,6 +190,8 @@ def _index_lock(repo: pygit2.Repository, journal: Path) -> Iterator[Path]:
 def recover_pending_apply(repo: pygit2.Repository) -> str | None:
     """Finish or undo an apply interrupted by a crash. Returns "rolled back", "completed" or None."""
     guard, journal = _state_paths(repo)
+    if not os.path.lexists(journal):
+        return None  # nothing to finish (an apply that starts now is alive: not ours to undo)
     with flocked(guard, what="the gatekit apply lock"):
         return _recover(repo, journal)
 
