@@ -26,17 +26,17 @@ not seen before are read; blobs gone from the notes are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import os
 import platform
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit import __version__, canonical
+from gatekit.atomicfile import save_quietly
 from gatekit.globs import compile_glob, matches
 
 if TYPE_CHECKING:
@@ -340,14 +340,10 @@ class ResultCache:
         return out
 
     def _write_index(self, index: dict[str, Any]) -> None:
-        try:
+        # the index only saves time; the notes are the truth
+        with contextlib.suppress(OSError):
             self.index_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".index-", dir=self.index_path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(canonical.dumps(index))
-            os.replace(tmp, self.index_path)
-        except OSError:
-            pass  # the index only saves time; the notes are the truth
+        save_quietly(self.index_path, canonical.dumps(index))
 
 
 def cache_hook(cache: ResultCache) -> Callable[[PlannedGate], GateResult | None]:

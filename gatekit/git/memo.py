@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekit.atomicfile import save_quietly
+
 if TYPE_CHECKING:
     import pygit2
 
@@ -121,9 +123,4 @@ class _Memo:
         data[key] = value  # newest last
         while len(data) > _ENTRIES:
             del data[next(iter(data))]
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, self.path)  # atomic: a killed writer leaves the previous memo
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        save_quietly(self.path, json.dumps(data, separators=(",", ":")))

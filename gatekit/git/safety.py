@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from gatekit.atomicfile import save_quietly
 from gatekit.errors import UnsafePathError
 
 if TYPE_CHECKING:
@@ -103,12 +104,7 @@ def _read_memo(path: Path) -> dict[str, tuple[str, ...]]:
 def _write_memo(path: Path) -> None:
     if len(_SCANNED) > _MEMO_MAX:
         _SCANNED.clear()
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(_SCANNED, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)  # atomic: a killed writer leaves the previous memo
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    save_quietly(path, json.dumps(_SCANNED, separators=(",", ":")))
 
 
 def _scan(repo: pygit2.Repository, oid: str, prefix: str) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from gatekit.atomicfile import write_atomic
 from gatekit.errors import RepositoryError, UnsafePathError
 from gatekit.git.gitproc import describe_failure, run_git
 from gatekit.git.repo import common_dir, gatekit_dir
@@ -181,7 +182,7 @@ class ShadowPool:
                 fd = _try_lock(lock)
                 if fd is None:
                     cleaning = cleaning or _being_cleaned(lock)
-                if fd is not None:
+                else:
                     try:
                         _write_holder(fd, str(os.getpid()))
                         os.utime(fd)
@@ -224,9 +225,7 @@ class ShadowPool:
             try:
                 _write_holder(held, f"{os.getpid()}\n{_CLEANING}")
                 _checkout(path, commit, held)
-                tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
-                tmp.write_text(commit + "\n", encoding="ascii")
-                os.replace(tmp, mark)
+                write_atomic(mark, commit + "\n")
             finally:
                 os.close(held)
 
@@ -396,7 +395,7 @@ def _being_cleaned(lock: Path) -> bool:
     """Whether the holder of ``lock`` is cleaning the slot after a check (see above)."""
     try:
         with lock.open("rb") as f:
-            return _CLEANING.encode() in f.read(64)
+            return _CLEANING.encode() in f.read(_HOLDER_SIZE)
     except OSError:
         return False
 

@@ -23,14 +23,15 @@ hold no absolute paths (names relative to the repository root, or
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit import __version__, canonical
+from gatekit.atomicfile import save_quietly
 
 if TYPE_CHECKING:
     from gatekit.config.loader import LoadedConfig
@@ -96,13 +97,9 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    save_quietly(path, text)
 
 
 class PlanCache:

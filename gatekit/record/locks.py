@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from gatekit.atomicfile import write_atomic
 from gatekit.errors import GatekitError
 
 LOCK_TIMEOUT = 30.0  # seconds a writer waits for a busy lock before giving up
@@ -111,9 +112,7 @@ def write_owner(owner_path: Path, lock_path: Path) -> None:
         lock_mtime_ns=st.st_mtime_ns,
     )
     owner_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = owner_path.with_name(owner_path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(rec)))
-    os.replace(tmp, owner_path)
+    write_atomic(owner_path, json.dumps(asdict(rec)))
 
 
 def read_owner(owner_path: Path) -> OwnerRecord | None:
@@ -155,9 +154,7 @@ def write_intent(owner_path: Path) -> None:
     }
     path = intent_path_for(owner_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(rec))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(rec))
 
 
 def _intent_owner(owner_path: Path, lock_mtime_ns: int) -> tuple[OwnerRecord, Path] | None:

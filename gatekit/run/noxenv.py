@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from gatekit.atomicfile import write_atomic
 from gatekit.plan.model import PlannedGate
 from gatekit.run.proc import LineCallback, ProcessRegistry, run_process
 
@@ -169,9 +170,7 @@ def mark_ready(spec: EnvSpec, cache_dir: Path) -> ReadyEnv:
         raise EnvironmentFailure(f"nox finished but left no environment under {root / 'nox'}")
     venv = found[0]
     marker = {"key": spec.key, "venv": str(venv.relative_to(root)), "deps": list(spec.deps)}
-    tmp = root / f"{MARKER}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, root / MARKER)
+    write_atomic(root / MARKER, json.dumps(marker, sort_keys=True) + "\n")
     return ReadyEnv(spec.key, venv, venv / "bin")
 
 

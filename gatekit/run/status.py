@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import threading
 import time
 from collections import deque
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
+
+from gatekit.atomicfile import save_quietly
 
 HEARTBEAT = 2.0
 SETTLE = 0.05  # seconds a passing phase may wait before its status file is written
@@ -239,14 +240,10 @@ class RunStatus:
             "last_lines": list(st.last),
             **st.extra,
         }
-        path = self.run_dir / "status" / f"{gate_id}.json"
-        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        save_quietly(
+            self.run_dir / "status" / f"{gate_id}.json",
+            json.dumps(doc, indent=2, sort_keys=True) + "\n",
+        )
 
 
 def _tail(path: Path, count: int) -> list[str]:
