@@ -32,14 +32,14 @@ _MAX_PATHS = 5000  # larger change sets are not worth a file write
 def staged_tree(repo: pygit2.Repository, index_path: Path, compute: Callable[[], str]) -> str:
     """The tree of the index at ``index_path``, from the memo when its content is known."""
     key = _index_key(repo, index_path)
-    memo = _Memo(_file(repo, "memo-index.json")) if key is not None else None
-    if memo is not None and key is not None:
-        tree = memo.get(key)
-        if isinstance(tree, str) and _has(repo, tree):
-            return tree
+    if key is None:
+        return compute()
+    memo = _Memo(_file(repo, "memo-index.json"))
+    tree = memo.get(key)
+    if isinstance(tree, str) and _has(repo, tree):
+        return tree
     tree = compute()
-    if memo is not None and key is not None:
-        memo.put(key, tree)
+    memo.put(key, tree)
     return tree
 
 
