@@ -1,5 +1,3 @@
-import sys
+from gatekit.cli import entry
 
-from gatekit.cli import main
-
-sys.exit(main())
+entry()
