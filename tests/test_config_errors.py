@@ -154,3 +154,31 @@ def test_yaml_1_1_booleans_are_not_booleans(
     assert [i.render() for i in info.value.issues] == [
         f"validation.yaml:4:10: gates[0].fix: {expected}"
     ]
+
+
+def test_extends_never_reads_outside_the_repository(tmp_path: Path) -> None:
+    """A symlink or an absolute path out of the repository is refused (nothing is read);
+    a --config file outside the repository may extend what lies beside it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "base.yaml").write_text("gates:\n  - id: beside\n    session: {run: ['true']}\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "link").symlink_to(outside)
+    (repo / "validation.yaml").write_text(
+        f"extends: [link/base.yaml, {outside / 'base.yaml'}]\ngates: []\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(repo)
+    lines = str(err.value).splitlines()
+    assert lines[0].endswith(
+        "validation.yaml:1:11: extends[0]: 'link/base.yaml' is outside the repository "
+        "(an extended file must be in it)"
+    )
+    assert "validation.yaml:1:27: extends[1]: " in lines[1]
+    assert lines[1].endswith("is outside the repository (an extended file must be in it)")
+    # named on the command line, a config may extend its own neighbours
+    (outside / "top.yaml").write_text("extends: base.yaml\ngates: []\n")
+    loaded = load_config(repo, str(outside / "top.yaml"))
+    assert [g.id for g in loaded.config.gates] == ["beside"]

@@ -50,6 +50,7 @@ def load_config(root: Path, override: str | None = None) -> LoadedConfig:
         layers = loader.load_policy(DEFAULT_POLICY, None, ())
         source = DEFAULT_POLICY
     else:
+        loader.roots.append(path.resolve().parent)
         layers = loader.load_file(path.resolve(), _display(path), None, ())
         source = _display(path)
     if not layers:
@@ -85,6 +86,7 @@ class _ChainLoader:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self.roots = [self.root]  # where extended files may be (see _allowed)
         self.issues: list[ConfigIssue] = []
         self.bad_spots: set[tuple[str, int, int]] = set()
 
@@ -155,6 +157,18 @@ class _ChainLoader:
                 layers += self.load_policy(ext, loc, (*stack, path))
                 continue
             target = path.parent / ext
+            if not self._allowed(target):
+                where = loc or Location(display, 1, 1)
+                self.issues.append(
+                    ConfigIssue(
+                        where.file,
+                        where.line,
+                        where.col,
+                        format_path(ext_path),
+                        f"{ext!r} is outside the repository (an extended file must be in it)",
+                    )
+                )
+                continue
             if not _is_file(target):
                 where = loc or Location(display, 1, 1)
                 self.issues.append(
@@ -177,6 +191,15 @@ class _ChainLoader:
         )
         layers.append((Layer(data, doc.positions), ref))
         return layers
+
+    def _allowed(self, target: Path) -> bool:
+        """Whether ``target`` (symlinks followed) lies in the repository, or beside the
+        configuration file named on the command line: nothing else is ever read."""
+        try:
+            real = Path(os.path.realpath(target))
+        except (OSError, ValueError):
+            return False
+        return any(real == r or r in real.parents for r in self.roots)
 
     def _check_own(self, data: dict[str, Any], positions: Positions) -> None:
         """Per-file checks that a merge would hide: duplicate ids, the date."""
