@@ -35,6 +35,8 @@ def tool_env(tmp: Path) -> dict[str, str]:
         GIT_COMMITTER_NAME="bench",
         GIT_COMMITTER_EMAIL="bench@example.invalid",
         GIT_CONFIG_NOSYSTEM="1",
+        # in-process unless a bench starts a daemon itself (and then drops this)
+        GATEKIT_NO_DAEMON="1",
     )
     return env
 

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-_LOCATION_VARS = (
+LOCATION_VARS = (
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
@@ -28,7 +28,7 @@ _LOCATION_VARS = (
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """``os.environ`` without the repository-location variables, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARS}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.setdefault("LC_ALL", "C")
     if extra:

@@ -16,25 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatekit.git.gitproc import LOCATION_VARS
 from gatekit.git.guard import GATE_EMAIL
 from gatekit.plan.model import PlannedGate
 
 ALLOWED = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
-# Set by git for hooks; a gate that inherits them works on the wrong repository.
-GIT_LOCATION_VARS = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_INDEX_FILE",
-        "GIT_WORK_TREE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-        "GIT_CEILING_DIRECTORIES",
-        "GIT_QUARANTINE_PATH",
-    }
-)
+# Set by git for hooks; a gate that inherits them works on the wrong repository (nor
+# does a ceiling of the caller's mean anything in the shadow).
+GIT_LOCATION_VARS = frozenset({*LOCATION_VARS, "GIT_CEILING_DIRECTORIES"})
 # Only for creating environments (pip/uv), never for the gate's commands.
 INSTALLER_PREFIXES = ("PIP_", "UV_")
 INSTALLER_VARS = (
