@@ -434,3 +434,19 @@ def test_a_check_is_served_by_the_worker_forked_in_advance(repo: Repo, daemon: P
         assert f"[who] parent {spare}" in proc.stderr, explain(proc)
         seen.append(spare)
     assert seen[0] != seen[1]
+
+
+def test_a_spare_that_died_is_replaced(repo: Repo, daemon: Path) -> None:
+    """Killing the spare loses nothing: the next check is served (by a fork, or by the
+    spare forked in its place) and a new spare appears."""
+    write_config(repo, [gate("ok", "pass")])
+    repo.git("add", "-A")
+    env = {"XDG_RUNTIME_DIR": str(daemon)}
+    assert _wait_for(lambda: control.status(env).info.get("spare") is not None)
+    dead = control.status(env).info["spare"]
+    os.kill(dead, signal.SIGKILL)
+    before = served(daemon)
+    proc = gk(repo.path, "check", "--plain", "--staged", "--no-record", env=client_env(daemon))
+    assert proc.returncode == 0, explain(proc)
+    assert served(daemon) == before + 1
+    assert _wait_for(lambda: control.status(env).info.get("spare") not in (None, dead))
