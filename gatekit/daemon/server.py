@@ -231,7 +231,7 @@ class Server:
             pid = os.fork()
             if pid == 0:
                 self._in_child()
-                worker.serve(conn, request, fds, close=())
+                worker.serve(conn, request, fds)
         self.children.add(pid)
         self.served += 1
         self._last = time.monotonic()

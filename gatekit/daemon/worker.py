@@ -49,17 +49,13 @@ def standby(channel: socket.socket) -> NoReturn:
             _close(fd)
         _exit(0)
     conn = socket.socket(fileno=fds[-1])
-    serve(conn, request, fds[: protocol.FDS], close=())
+    serve(conn, request, fds[: protocol.FDS])
 
 
-def serve(
-    conn: socket.socket, request: Mapping[str, Any], fds: Sequence[int], close: Sequence[int]
-) -> NoReturn:
+def serve(conn: socket.socket, request: Mapping[str, Any], fds: Sequence[int]) -> NoReturn:
     """Run the request in this (forked) process; never returns."""
     code = 1
     try:
-        for fd in close:
-            _close(fd)
         try:
             _become_client(request, fds)
         except Exception as exc:
