@@ -94,10 +94,13 @@ def start(environ: Mapping[str, str], idle_timeout: float) -> DaemonStatus:
 
 def spawn(environ: Mapping[str, str], idle_timeout: float) -> bool:
     """Start the server in the background without waiting for it (``gatekit check`` does
-    this when none answered). Best effort: False when the socket directory cannot be used.
-    A server that finds another one running exits at once (one per directory)."""
+    this when none answered). Best effort: False when the socket directory cannot be used
+    or a server already answers there. A server that finds another one running exits at
+    once (one per directory)."""
     try:
         directory = private_dir(environ, create=True)
+        if status(environ).running:
+            return False  # one answers but would not serve us (another gatekit): leave it
         _launch(environ, directory, idle_timeout, None)
     except (UsageError, OSError):
         return False
