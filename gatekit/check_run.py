@@ -85,6 +85,7 @@ def execute(
             only=request.only,
             skip=request.skip,
             environ=env,
+            sweep_escapes=True,
         )
         results = execute_plan(plan, shadow, run_dir, options, reporter, hooks)
         guard_changes = changes_since(repo, snapshots[0]) if snapshots else []

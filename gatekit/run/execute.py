@@ -22,6 +22,7 @@ from types import FrameType
 from gatekit.errors import UsageError
 from gatekit.plan.model import GatePlan
 from gatekit.results import GateResult, Outcome
+from gatekit.run import escapes
 from gatekit.run.gate import GateRunner
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
@@ -46,6 +47,8 @@ def execute_plan(
     run_dir.mkdir(parents=True, exist_ok=True)
     options.env_cache_dir.mkdir(parents=True, exist_ok=True)
     environ = dict(os.environ if options.environ is None else options.environ)
+    if options.sweep_escapes:
+        escapes.become_subreaper()
     status = RunStatus(run_dir, mask=(hooks or GateHooks()).mask)
     registry = ProcessRegistry()
     runner = GateRunner(

@@ -12,7 +12,7 @@ from typing import IO
 
 from gatekit.plan.model import PlannedGate
 from gatekit.results import GOOD_OUTCOMES, Finding, GateResult, Outcome
-from gatekit.run import noxenv, sandbox
+from gatekit.run import escapes, noxenv, sandbox
 from gatekit.run.finish import FIX_REASON, next_action, shadow_tree
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
@@ -350,6 +350,7 @@ class GateRunner:
             on_line=lambda line: self._line(gate.id, "running", line, matcher),
             registry=self.registry,
             on_start=lambda pid: self.status.set_pid(gate.id, pid),
+            token=escapes.new_token() if self.options.sweep_escapes else None,
         )
 
     def _line(self, gate_id: str, phase: str, line: str, matcher: TransientMatcher | None) -> None:

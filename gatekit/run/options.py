@@ -31,6 +31,9 @@ class RunOptions:
     grace: float = 5.0  # SIGTERM -> SIGKILL
     env_timeout: float = 900.0  # creating one environment
     environ: Mapping[str, str] | None = None  # the caller's environment; None: os.environ
+    # stop what a gate's command left running outside its process group (see run.escapes);
+    # makes this process a child subreaper, so only a command-line run asks for it
+    sweep_escapes: bool = False
 
 
 # run_builtin(gate, shadow_path) -> (passed, findings, log_text)

@@ -8,7 +8,7 @@ that ignore SIGTERM. A group is also swept when its leader exits, so a command
 that leaves background children behind leaves nothing running.
 
 A grandchild that calls ``setsid()`` itself leaves the group and escapes this
-sweep: a known limit of process groups.
+sweep; with a ``token``, :mod:`gatekit.run.escapes` finds and stops it as well.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from gatekit.run import escapes
 
 LineCallback = Callable[[str], None]
 
@@ -93,9 +95,15 @@ def run_process(
     on_line: LineCallback | None = None,
     registry: ProcessRegistry | None = None,
     on_start: Callable[[int], None] | None = None,
+    token: str | None = None,
 ) -> ProcResult:
-    """Run ``argv`` in its own process group and wait for the whole group to end."""
+    """Run ``argv`` in its own process group and wait for the whole group to end.
+
+    With ``token`` (see :mod:`gatekit.run.escapes`), processes of the command that left
+    the group with ``setsid()`` are stopped too once it has ended."""
     start = time.monotonic()
+    if token is not None:
+        env = {**env, escapes.TOKEN_VAR: token}
     if registry is not None and registry.stopping.is_set():
         return ProcResult(None, False, True, 0.0, None)
     try:
@@ -123,6 +131,8 @@ def run_process(
         if proc.stdout is not None:
             proc.stdout.close()
     code = proc.wait()
+    if token is not None:
+        escapes.sweep(token, grace)
     return ProcResult(code, timed_out, stopped, time.monotonic() - start, proc.pid)
 
 
