@@ -157,28 +157,15 @@ class _ChainLoader:
                 layers += self.load_policy(ext, loc, (*stack, path))
                 continue
             target = path.parent / ext
+            problem = None
             if not self._allowed(target):
+                problem = f"{ext!r} is outside the repository (an extended file must be in it)"
+            elif not _is_file(target):
+                problem = f"extended file not found: {ext}"
+            if problem is not None:
                 where = loc or Location(display, 1, 1)
                 self.issues.append(
-                    ConfigIssue(
-                        where.file,
-                        where.line,
-                        where.col,
-                        format_path(ext_path),
-                        f"{ext!r} is outside the repository (an extended file must be in it)",
-                    )
-                )
-                continue
-            if not _is_file(target):
-                where = loc or Location(display, 1, 1)
-                self.issues.append(
-                    ConfigIssue(
-                        where.file,
-                        where.line,
-                        where.col,
-                        format_path(ext_path),
-                        f"extended file not found: {ext}",
-                    )
+                    ConfigIssue(where.file, where.line, where.col, format_path(ext_path), problem)
                 )
                 continue
             target = target.resolve()
