@@ -310,6 +310,12 @@ def _wait_for(predicate: Any, timeout: float = 30.0) -> bool:
     return False
 
 
+def fresh_check(repo: Repo, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    """``gatekit check --plain --staged --no-cache --no-record`` (plus ``extra``)."""
+    args = ("check", "--plain", "--staged", "--no-cache", "--no-record", *extra)
+    return gk(repo.path, *args, env=env)
+
+
 def test_worker_cleans_the_shadow_after_answering(repo: Repo, daemon: Path) -> None:
     """The worker answers, then refreshes the slot and marks it clean; the next check of the
     same candidate skips the refresh and still sees nothing a gate left behind."""
@@ -329,7 +335,7 @@ def test_worker_cleans_the_shadow_after_answering(repo: Repo, daemon: Path) -> N
     env = client_env(daemon)
     for attempt in range(3):
         before = served(daemon)
-        proc = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
+        proc = fresh_check(repo, env)
         assert proc.returncode == 0, f"attempt {attempt}: {explain(proc)}"
         assert served(daemon) == before + 1
         mark = shadows / "s0.clean"
@@ -348,15 +354,7 @@ def test_worker_cleans_the_shadow_after_answering(repo: Repo, daemon: Path) -> N
         assert not (shadows / "s0" / "left-behind.txt").exists()
         assert (shadows / "s0" / "tracked.txt").read_text() == "tracked\n"
     # an in-process check takes the mark (the slot is dirty again until someone cleans it)
-    local = gk(
-        repo.path,
-        "check",
-        "--plain",
-        "--staged",
-        "--no-cache",
-        "--no-record",
-        env=client_env(daemon, GATEKIT_NO_DAEMON="1"),
-    )
+    local = fresh_check(repo, client_env(daemon, GATEKIT_NO_DAEMON="1"))
     assert local.returncode == 0, explain(local)
     assert not (shadows / "s0.clean").exists()
     assert [p.name for p in shadows.iterdir() if p.is_dir()] == ["s0"]  # never a second slot
@@ -371,13 +369,13 @@ def test_a_new_candidate_after_a_clean_slot(repo: Repo, daemon: Path) -> None:
     repo.write("v.txt", "one\n")
     repo.git("add", "-A")
     env = client_env(daemon)
-    first = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
+    first = fresh_check(repo, env)
     assert first.returncode == 1, explain(first)  # v.txt is 'one'
     mark = repo.path / ".git" / "gatekit" / "shadows" / "s0.clean"
     assert _wait_for(mark.exists), daemon_log(daemon)
     repo.write("v.txt", "two\n")
     repo.git("add", "-A")
-    second = gk(repo.path, "check", "--plain", "--staged", "--no-cache", "--no-record", env=env)
+    second = fresh_check(repo, env)
     assert second.returncode == 0, explain(second)
 
 
@@ -419,17 +417,7 @@ def test_a_check_is_served_by_the_worker_forked_in_advance(repo: Repo, daemon: P
     for _ in range(2):
         assert _wait_for(lambda: control.status(env).info.get("spare") is not None)
         spare = control.status(env).info["spare"]
-        proc = gk(
-            repo.path,
-            "check",
-            "--plain",
-            "--staged",
-            "--no-cache",
-            "--no-record",
-            "--gate",
-            "who",
-            env=client_env(daemon),
-        )
+        proc = fresh_check(repo, client_env(daemon), "--gate", "who")
         assert proc.returncode == 0, explain(proc)
         assert f"[who] parent {spare}" in proc.stderr, explain(proc)
         seen.append(spare)
