@@ -15,7 +15,7 @@ from typing import Any
 
 from gatekit.daemon import client, protocol
 from gatekit.errors import UsageError
-from gatekit.git.gitproc import LOCATION_VARS
+from gatekit.git.gitproc import without_location
 
 START_TIMEOUT = 60.0  # seconds for the server to import everything and listen
 LOG_LIMIT = 1 << 20  # the log is started afresh beyond this size
@@ -107,12 +107,6 @@ def spawn(environ: Mapping[str, str], idle_timeout: float) -> bool:
     return True
 
 
-def clean_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The server's environment: the starter's, without a calling hook's repository
-    variables (a worker takes each client's own environment anyway)."""
-    return {k: v for k, v in environ.items() if k not in LOCATION_VARS}
-
-
 def _launch(
     environ: Mapping[str, str], directory: str, idle_timeout: float, ready_fd: int | None
 ) -> subprocess.Popen[bytes]:
@@ -139,7 +133,9 @@ def _launch(
             stdout=log,
             stderr=log,
             cwd="/",
-            env=clean_env(environ),
+            # without a calling hook's repository variables (a worker takes each
+            # client's own environment anyway)
+            env=without_location(environ),
             start_new_session=True,
             pass_fds=() if ready_fd is None else (ready_fd,),
         )

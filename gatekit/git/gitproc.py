@@ -26,9 +26,15 @@ LOCATION_VARS = (
 )
 
 
+def without_location(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``environ`` (default ``os.environ``) without the repository-location variables."""
+    source = os.environ if environ is None else environ
+    return {k: v for k, v in source.items() if k not in LOCATION_VARS}
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """``os.environ`` without the repository-location variables, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARS}
+    env = without_location()
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.setdefault("LC_ALL", "C")
     if extra:

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
+from gatekit.git.gitproc import without_location
 from gatekit.git.repo import workdir
 from gatekit.record.apply import (
     REGULAR,
@@ -46,10 +46,9 @@ class ApplyReport:
 
 
 def clean_git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for key in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY"):
-        env.pop(key, None)
-    return env
+    """The caller's environment for a git command of ours: no repository-location
+    variable of a calling hook (the whole list gitproc keeps, not a subset)."""
+    return without_location()
 
 
 def merge3(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
