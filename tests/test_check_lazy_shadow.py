@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import Repo
 
-from gatekit.check_run import _LazyShadow
+from gatekit.check.execute import _LazyShadow
 
 CONFIG = """version: 1
 gates:

@@ -71,7 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gatekit.check import CheckRequest, run_check
+    from gatekit.check.pipeline import run_check
+    from gatekit.check.request import CheckRequest
     from gatekit.run.output import make_reporter
 
     event = args.event or "manual"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pygit2
 
     from gatekit.cache import ResultCache
-    from gatekit.check import CheckRequest
+    from gatekit.check.request import CheckRequest
     from gatekit.git.candidate import Candidate
     from gatekit.git.guard import GuardChange, GuardSnapshot
     from gatekit.git.shadow import Shadow

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     import pygit2
 
-    from gatekit.check import CheckReport, CheckRequest
+    from gatekit.check.request import CheckReport, CheckRequest
     from gatekit.git.candidate import Candidate
     from gatekit.git.guard import GuardChange
 

@@ -11,14 +11,14 @@ import platform
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit import __version__
-from gatekit.check_finish import apply_approvals, apply_fixes, guard_results, promote, write_reports
-from gatekit.check_run import execute, result_cache, with_cache_key
+from gatekit.check.execute import execute, result_cache, with_cache_key
+from gatekit.check.finish import apply_approvals, apply_fixes, guard_results, promote, write_reports
+from gatekit.check.request import CheckReport, CheckRequest
 from gatekit.errors import UsageError
 from gatekit.results import Environment, RunResult, Verdict
 
@@ -26,38 +26,9 @@ if TYPE_CHECKING:
     import pygit2
 
     from gatekit.config.loader import LoadedConfig
-    from gatekit.git.candidate import CandidateSpec
     from gatekit.plan.cache import PlanCache
     from gatekit.plan.model import GatePlan
     from gatekit.run.output import Reporter
-
-
-@dataclass(frozen=True)
-class CheckRequest:
-    config_path: str | None = None
-    event: str = "manual"
-    branch: str | None = None
-    spec: CandidateSpec | None = None  # None: the event's default candidate
-    only: tuple[str, ...] = ()
-    skip: tuple[str, ...] = ()
-    jobs: int | None = None
-    fail_fast: bool = False
-    use_cache: bool = True
-    chain: str | None = None
-    record: bool = True
-    promote: str | None = None
-    apply_fixes: bool = False
-    junit_xml: Path | None = None
-    sarif: Path | None = None
-
-
-@dataclass
-class CheckReport:
-    result: RunResult
-    plan: GatePlan
-    run_dir: Path
-    exit_code: int
-    messages: list[str] = field(default_factory=list)
 
 
 def new_run_id() -> str:
