@@ -32,6 +32,7 @@ COMMANDS = (
     "fetch",
     "secrets",
     "hook",
+    "pre-push",
     "approve",
     "daemon",
 )
@@ -65,9 +66,9 @@ def _new_parser(only: str | None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
         try:
-            module = importlib.import_module(f"gatekit.commands.{name}")
+            module = importlib.import_module(f"gatekit.commands.{name.replace('-', '')}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"gatekit.commands.{name}":
+            if exc.name != f"gatekit.commands.{name.replace('-', '')}":
                 raise
             continue
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)

@@ -15,7 +15,8 @@ MARKER = "# installed by gatekit: do not edit (gatekit hook uninstall removes it
 
 HOOK_ARGS = {
     "pre-commit": ["check", "--event", "pre-commit", "--staged"],
-    "pre-push": ["check", "--event", "pre-push", "--rev", "HEAD"],
+    # git passes the remote's name and URL, and the pushed refs on stdin
+    "pre-push": ["pre-push"],
 }
 
 

@@ -32,6 +32,7 @@ def plan_for_repo(
     branch: str | None,
     changed: Sequence[str] | None,
     base: str | None = None,
+    all_paths: bool = False,
 ) -> tuple[GatePlan, LoadedConfig]:
     from gatekit.git.repo import current_branch, open_repo, workdir
 
@@ -44,5 +45,6 @@ def plan_for_repo(
         config_path=config_path,
         branch=branch if branch is not None else current_branch(repo),
         changed=changed,
+        all_paths=all_paths,
     )
     return build_plan(request)

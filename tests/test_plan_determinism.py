@@ -208,7 +208,11 @@ def test_decisions_and_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     plan = _plan(tmp_path, monkeypatch, SEMANTICS, event="pre-commit", changed=["docs/x.md"])
     assert _decisions(plan) == {
         "always": ("run", "auto: runs on every check"),
-        "py": ("skip", "no changed path matches paths ['src/**/*.py']"),
+        "py": (
+            "skip",
+            "no changed path matches paths ['src/**/*.py']"
+            " (a hook-time shortcut of event 'pre-commit'; --all runs it)",
+        ),
         "after-py": ("skip", "needs 'py', which is skipped"),
         "e2e": (
             "skip",

@@ -43,6 +43,7 @@ def execute(
 
     pool = ShadowPool(repo)
     lookup = _cache_hook(cache)
+    scanned = examined(repo, candidate, request.all_paths)
     # The guard's "before": taken just before the first gate can run (no shadow, no gate)
     snapshots: list[GuardSnapshot] = []
     with contextlib.ExitStack() as stack:
@@ -59,7 +60,7 @@ def execute(
 
             def materialise() -> Shadow:
                 real = stack.enter_context(pool.acquire(candidate))
-                found.extend(_secret_values(repo, plan, candidate, real.path))
+                found.extend(_secret_values(repo, plan, scanned, real.path))
                 snapshots.append(snapshot_main(repo))
                 return real
 
@@ -68,12 +69,12 @@ def execute(
             mask: Callable[[str], str] | None = _live_masker(found)
         else:
             shadow = stack.enter_context(pool.acquire(candidate))
-            secrets = _secret_values(repo, plan, candidate, shadow.path)
+            secrets = _secret_values(repo, plan, scanned, shadow.path)
             mask = _masker(secrets)
             snapshots.append(snapshot_main(repo))
         hooks = GateHooks(
             run_builtin=builtin_hook(
-                repo, base=candidate.base, tree=candidate.tree, changed=candidate.changed
+                repo, base=scanned.base, tree=candidate.tree, changed=scanned.changed
             ),
             lookup_cache=lookup,
             collect=collect_hook(run_dir, secrets),
@@ -142,10 +143,26 @@ class _LazyShadow:
         self._get().reset()
 
 
-def result_cache(repo: pygit2.Repository, candidate: Candidate) -> ResultCache:
+def result_cache(
+    repo: pygit2.Repository, candidate: Candidate, all_paths: bool = False
+) -> ResultCache:
     from gatekit.cache import ResultCache
 
-    return ResultCache(repo, tree=candidate.tree, base=candidate.base)
+    # With --all, built-in gates examine every file, not what the candidate adds to its base.
+    return ResultCache(repo, tree=candidate.tree, base=None if all_paths else candidate.base)
+
+
+def examined(repo: pygit2.Repository, candidate: Candidate, all_paths: bool) -> Candidate:
+    """The candidate as built-in gates see it: with --all, every file counts as added."""
+    if not all_paths:
+        return candidate
+    import dataclasses
+
+    from gatekit.git.candidate import changed_paths
+
+    return dataclasses.replace(
+        candidate, base=None, changed=changed_paths(repo, None, candidate.tree)
+    )
 
 
 def _cache_hook(cache: ResultCache | None) -> Callable[..., GateResult | None] | None:

@@ -66,7 +66,7 @@ def run_check(
     run_dir = gatekit_dir(repo) / "runs" / run_id
     run_dir.mkdir(parents=True)
 
-    cache = result_cache(repo, candidate) if request.use_cache else None
+    cache = result_cache(repo, candidate, request.all_paths) if request.use_cache else None
     results, guard_changes, shadow_commit = execute(
         repo, request, plan, candidate, run_dir, reporter, cache, env
     )
@@ -130,14 +130,16 @@ def _plan(
 ) -> GatePlan:
     """The plan from the plan cache, else compiled (and cached) as always."""
     if loaded is None:
-        context = plans.context(request.event, branch, changed, env)
+        context = plans.context(request.event, branch, changed, env, request.all_paths)
         cached = plans.get(context)
         if cached is not None:
             return cached
         loaded = _load_config(root, request.config_path)
     from gatekit.plan.compile import compile_plan, make_context
 
-    context = make_context(loaded.config, request.event, branch, changed, env)
+    context = make_context(
+        loaded.config, request.event, branch, changed, env, all_paths=request.all_paths
+    )
     plan = compile_plan(loaded, context)
     plans.put(loaded, context, plan)
     return plan

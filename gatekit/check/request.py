@@ -32,6 +32,7 @@ class CheckRequest:
     apply_fixes: bool = False
     junit_xml: Path | None = None
     sarif: Path | None = None
+    all_paths: bool = False  # --all: every gate planned as if every path changed
 
 
 @dataclass

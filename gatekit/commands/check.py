@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gatekit.commands._candidate import add_source_arguments, spec_from_args
 from gatekit.commands.plan import add_context_arguments
+from gatekit.errors import UsageError
 
 HELP = "run the gates on exactly what will land (in a shadow worktree, never in yours)"
 
@@ -15,6 +16,11 @@ HELP = "run the gates on exactly what will land (in a shadow worktree, never in 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_context_arguments(p)
     add_source_arguments(p, default_help="")
+    p.add_argument(
+        "--base",
+        metavar="REV",
+        help="compare the candidate against REV instead of its default base (a pushed range)",
+    )
     p.add_argument(
         "--gate",
         action="append",
@@ -77,6 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
     event = args.event or "manual"
     spec = spec_from_args(args, default=None)  # None: the event's default candidate
+    if args.base:
+        from dataclasses import replace
+
+        from gatekit.git.candidate import default_spec_for_event
+
+        if spec is not None and spec.source == "merge":
+            raise UsageError("--base does not go with --merge BASE HEAD (BASE is the base)")
+        spec = replace(spec or default_spec_for_event(event), base=args.base)
     request = CheckRequest(
         config_path=args.config,
         event=event,
@@ -93,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         apply_fixes=args.apply_fixes,
         junit_xml=args.junit_xml,
         sarif=args.sarif,
+        all_paths=args.all_paths,
     )
     reporter = make_reporter(sys.stderr, live=args.live)
     report = run_check(request, reporter)

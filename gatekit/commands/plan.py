@@ -19,6 +19,12 @@ def add_context_arguments(p: argparse.ArgumentParser) -> None:
         "--event", choices=EVENTS, default=None, help="the event being checked (default: manual)"
     )
     p.add_argument("--branch", help="branch name for 'when: branch' (default: the current branch)")
+    p.add_argument(
+        "--all",
+        dest="all_paths",
+        action="store_true",
+        help="plan every gate as if every path changed (like 'pre-commit run --all-files')",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         branch=args.branch,
         changed=args.changed,
         base=args.base,
+        all_paths=args.all_paths,
     )
     if args.json:
         print(plan.canonical_json())

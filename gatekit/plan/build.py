@@ -19,6 +19,7 @@ class PlanRequest:
     config_path: str | None = None
     branch: str | None = None
     changed: Sequence[str] | None = None
+    all_paths: bool = False
 
 
 def build_plan(
@@ -31,5 +32,6 @@ def build_plan(
         request.branch,
         request.changed,
         os.environ if environ is None else environ,
+        all_paths=request.all_paths,
     )
     return compile_plan(loaded, context), loaded

@@ -179,6 +179,7 @@ class PlanCache:
         branch: str | None,
         changed: Sequence[str] | None,
         environ: Mapping[str, str],
+        all_paths: bool = False,
     ) -> PlanContext:
         """The plan context, as ``gatekit.plan.compile.make_context`` builds it (needs ``flags``)."""
         from gatekit.config.models import Event
@@ -190,6 +191,7 @@ class PlanCache:
             branch=branch,
             changed=None if changed is None else tuple(sorted(set(changed))),
             env={name: environ[name] for name in self.flags if name in environ},
+            all_paths=all_paths,
         )
 
     def get(self, context: PlanContext) -> GatePlan | None:

@@ -13,6 +13,9 @@ from gatekit.plan.toposort import stable_toposort
 
 DEFAULT_TIMEOUT = 600.0
 TRUTHY = frozenset({"1", "true", "yes", "on"})
+# Events whose verdict is complete: an auto gate runs (or is cached by a recorded pass of
+# the same inputs) whatever changed; skipping on `paths` is a hook-time shortcut only.
+COMPLETE_EVENTS = frozenset({Event.CI, Event.PULL_REQUEST, Event.MERGE})
 
 
 def env_flag_names(config: ValidationConfig) -> tuple[str, ...]:
@@ -30,6 +33,7 @@ def make_context(
     branch: str | None,
     changed: Sequence[str] | None,
     environ: Mapping[str, str],
+    all_paths: bool = False,
 ) -> PlanContext:
     flags = {name: environ[name] for name in env_flag_names(config) if name in environ}
     return PlanContext(
@@ -37,6 +41,7 @@ def make_context(
         branch=branch,
         changed=None if changed is None else tuple(sorted(set(changed))),
         env=flags,
+        all_paths=all_paths,
     )
 
 
@@ -125,11 +130,22 @@ def _decide(gate: Gate, ctx: PlanContext) -> tuple[Decision, str]:
         assert gate.when is not None  # the loader guarantees it
         holds, why = when_holds(gate.when, ctx)
         return (Decision.RUN if holds else Decision.SKIP), why
+    if gate.paths is not None and ctx.all_paths:
+        return Decision.RUN, "auto: --all plans every path as changed"
     if gate.paths is not None and ctx.changed is not None:
         hit = first_match(ctx.changed, gate.paths)
-        if hit is None:
-            return Decision.SKIP, f"no changed path matches paths {list(gate.paths)}"
-        return Decision.RUN, f"auto: changed path '{hit[0]}' matches '{hit[1]}'"
+        if hit is not None:
+            return Decision.RUN, f"auto: changed path '{hit[0]}' matches '{hit[1]}'"
+        if ctx.event in COMPLETE_EVENTS:
+            return Decision.RUN, (
+                f"auto: complete verdict for event '{ctx.event}': runs, or is cached by a"
+                f" recorded pass of the same inputs (no changed path matches paths"
+                f" {list(gate.paths)})"
+            )
+        return Decision.SKIP, (
+            f"no changed path matches paths {list(gate.paths)}"
+            f" (a hook-time shortcut of event '{ctx.event}'; --all runs it)"
+        )
     return Decision.RUN, "auto: runs on every check"
 
 
@@ -150,7 +166,9 @@ def when_holds(when: When, ctx: PlanContext) -> tuple[bool, str]:
                 break
     if when.changed is not None:
         triggers += 1
-        if ctx.changed is None:
+        if ctx.all_paths:
+            fired.append("--all: every path counts as changed")
+        elif ctx.changed is None:
             fired.append("changed paths unknown (every path may have changed)")
         else:
             hit = first_match(ctx.changed, when.changed)

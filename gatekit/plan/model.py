@@ -81,6 +81,10 @@ class PlanContext(Frozen):
     env: dict[str, str] = Field(
         default_factory=dict, description="values of the env flags the config names, nothing else"
     )
+    all_paths: bool = Field(
+        default=False,
+        description="--all: every gate is planned as if every path changed",
+    )
 
 
 class GatePlan(Frozen):

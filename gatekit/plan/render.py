@@ -23,8 +23,9 @@ def render_plan(plan: GatePlan, explain: bool = False) -> str:
         effective = f", effective {ref.effective}" if ref.effective else ""
         lines.append(f"  policy {ref.name}{version}{effective}")
     changed = "unknown" if ctx.changed is None else str(len(ctx.changed))
+    scope = ", --all (every path counts as changed)" if ctx.all_paths else ""
     lines.append(
-        f"  event {ctx.event}, branch {ctx.branch or '(detached)'}, changed paths: {changed}"
+        f"  event {ctx.event}, branch {ctx.branch or '(detached)'}, changed paths: {changed}{scope}"
     )
     if ctx.env:
         lines.append("  env flags: " + ", ".join(f"{k}={v}" for k, v in sorted(ctx.env.items())))
