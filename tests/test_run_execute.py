@@ -201,62 +201,130 @@ class GitShadow(TmpShadow):
         git(self.path, "clean", "-qfdx")
 
 
-def test_shadow_tree_never_writes_the_index(tmp_path: Path) -> None:
-    from conftest import Repo, git
+class IndexWatchingShadow(GitShadow):
+    """Records, at every reset, whether the shadow's index is as the last reset left it."""
 
-    from gatekit.run.gate import shadow_tree
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.index_kept: list[bool] = []
+        self._index = (path / ".git/index").read_bytes()
 
-    git(tmp_path, "init", "-q", "-b", "main")
-    repo = Repo(tmp_path)
-    repo.write("a.py", "x=1\n")
-    repo.write("b.py", "y=1\n")
-    repo.commit("c")
-    index_before = (tmp_path / ".git/index").read_bytes()
-    tree, base = shadow_tree(TmpShadow(tmp_path))
-    assert tree == base
-    repo.write("a.py", "x = 1\n")
-    (tmp_path / "b.py").unlink()
-    repo.write("c.py", "new\n")
-    tree, base = shadow_tree(TmpShadow(tmp_path))
-    assert tree != base
-    assert sorted(git(tmp_path, "ls-tree", "--name-only", str(tree)).split()) == ["a.py", "c.py"]
-    assert (tmp_path / ".git/index").read_bytes() == index_before
+    def reset(self) -> None:
+        self.index_kept.append((self.path / ".git/index").read_bytes() == self._index)
+        super().reset()
+        self._index = (self.path / ".git/index").read_bytes()
 
 
-def test_fix_gate_runs_alone_and_reports_its_tree(tmp_path: Path) -> None:
+def _git_shadow(tmp_path: Path, files: dict[str, str]) -> IndexWatchingShadow:
     from conftest import Repo, git
 
     shadow_dir = tmp_path / "shadow"
     shadow_dir.mkdir()
     git(shadow_dir, "init", "-q", "-b", "main")
     repo = Repo(shadow_dir)
-    repo.write("a.py", "x=1\n")
+    for name, text in files.items():
+        repo.write(name, text)
     repo.commit("c")
+    return IndexWatchingShadow(shadow_dir)
+
+
+def _writer(path: str, text: str, log: Path, name: str) -> str:
+    return py(
+        f"import time; s=time.time(); open({path!r},'w').write({text!r}); time.sleep(0.3);"
+        f" open({str(log)!r}, 'a').write(f'{name} {{s}} {{time.time()}}\\n')"
+    )
+
+
+needs_overlay = pytest.mark.skipif(
+    not __import__("gatekit.run.isolation", fromlist=["x"]).overlay_available(Path("/tmp")),
+    reason="overlayfs in a mount namespace is not available here",
+)
+
+
+@needs_overlay
+def test_fix_gate_fix_is_its_own_writes_while_another_gate_writes(tmp_path: Path) -> None:
+    from conftest import git
+
+    shadow = _git_shadow(tmp_path, {"a.py": "x=1\n", "b.py": "y=1\n"})
     log = tmp_path / "spans.txt"
-    fmt = py(
-        f"import time; s=time.time(); open('a.py','w').write('x = 1\\n'); time.sleep(0.3); open({str(log)!r}, 'a').write(f'fmt {{s}} {{time.time()}}\\n')"
-    )
     p = plan(
-        gate("fmt", fmt, fix=True),
+        gate("fmt", _writer("a.py", "x = 1\n", log, "fmt"), fix=True),
         gate("noop", py("pass"), fix=True),
-        gate("other1", _timed("other1", log)),
-        gate("other2", _timed("other2", log)),
+        # writes an untracked output and reads a.py: it must see the candidate's a.py
+        gate(
+            "other",
+            _writer("out.txt", "report", log, "other"),
+            py("import sys; sys.exit(0 if open('a.py').read() == 'x=1\\n' else 9)"),
+        ),
     )
-    shadow = GitShadow(shadow_dir)
     res, _ = run(p, tmp_path, shadow=shadow, jobs=4)
     fmt_res = res["fmt"]
     assert fmt_res.outcome is Outcome.FAILED
     assert fmt_res.reason == "made fixes: apply with gatekit check --apply-fixes"
     assert fmt_res.fix_tree is not None
-    blob = git(shadow_dir, "cat-file", "-p", f"{fmt_res.fix_tree}:a.py")
-    assert blob == "x = 1\n"
+    assert git(shadow.path, "cat-file", "-p", f"{fmt_res.fix_tree}:a.py") == "x = 1\n"
+    assert git(shadow.path, "cat-file", "-p", f"{fmt_res.fix_tree}:b.py") == "y=1\n"
+    names = git(shadow.path, "ls-tree", "--name-only", fmt_res.fix_tree).split()
+    assert sorted(names) == ["a.py", "b.py"]  # the other gate's out.txt is not in the fix
     assert res["noop"].outcome is Outcome.PASSED and res["noop"].fix_tree is None
-    assert shadow.resets == 2
-    assert (shadow_dir / "a.py").read_text() == "x=1\n"
+    assert res["other"].outcome is Outcome.PASSED, res["other"].reason
+    # no gate wrote the shared shadow, and fix gates no longer run alone
+    assert (shadow.path / "a.py").read_text() == "x=1\n"
+    assert not (shadow.path / "out.txt").exists()
+    assert shadow.resets == 0
     spans = {s[0]: s for s in _spans(log)}
-    assert not _overlap(spans["fmt"], spans["other1"]) and not _overlap(
-        spans["fmt"], spans["other2"]
+    assert _overlap(spans["fmt"], spans["other"])
+
+
+def test_exclusive_mode_runs_command_gates_alone_and_resets(tmp_path: Path) -> None:
+    from conftest import git
+
+    shadow = _git_shadow(tmp_path, {"a.py": "x=1\n", "b.py": "y=1\n"})
+    log = tmp_path / "spans.txt"
+    p = plan(
+        gate("fmt", _writer("a.py", "x = 1\n", log, "fmt"), fix=True),
+        gate("other1", _writer("o1.txt", "1", log, "other1")),
+        gate("other2", _writer("o2.txt", "2", log, "other2")),
     )
+    environ = {**os.environ, "GATEKIT_ISOLATION": "exclusive"}
+    res, _ = run(p, tmp_path, shadow=shadow, jobs=4, environ=environ)
+    fmt_res = res["fmt"]
+    assert fmt_res.outcome is Outcome.FAILED and fmt_res.fix_tree is not None
+    assert git(shadow.path, "cat-file", "-p", f"{fmt_res.fix_tree}:a.py") == "x = 1\n"
+    assert sorted(git(shadow.path, "ls-tree", "--name-only", fmt_res.fix_tree).split()) == [
+        "a.py",
+        "b.py",
+    ]
+    assert res["other1"].outcome is Outcome.PASSED and res["other2"].outcome is Outcome.PASSED
+    assert shadow.resets == 3  # after every gate that ran commands
+    assert shadow.index_kept == [True, True, True]  # reading the writes never wrote it
+    spans = {s[0]: s for s in _spans(log)}
+    for x, y in (("fmt", "other1"), ("fmt", "other2"), ("other1", "other2")):
+        assert not _overlap(spans[x], spans[y])
+
+
+@pytest.mark.parametrize("mode", ["overlay", "exclusive"])
+def test_non_fix_gate_changing_tracked_files_fails_naming_them(tmp_path: Path, mode: str) -> None:
+    if mode == "overlay" and not __import__(
+        "gatekit.run.isolation", fromlist=["x"]
+    ).overlay_available(tmp_path):
+        pytest.skip("overlayfs in a mount namespace is not available here")
+    shadow = _git_shadow(tmp_path, {"a.py": "x=1\n", "keep.py": "k\n", "gone.py": "g\n"})
+    code = (
+        "import os; open('a.py','a').write('#\\n'); os.remove('gone.py');"
+        " os.makedirs('build', exist_ok=True); open('build/out.o','w').write('o')"
+    )
+    p = plan(gate("lint", py(code)), gate("outputs", py("open('report.xml','w').write('r')")))
+    environ = {**os.environ, "GATEKIT_ISOLATION": mode}
+    res, _ = run(p, tmp_path, shadow=shadow, environ=environ)
+    lint = res["lint"]
+    assert lint.outcome is Outcome.FAILED
+    assert lint.reason == (
+        "changed tracked files of the candidate: a.py, gone.py"
+        " (declare `fix: true` if this gate is a formatter)"
+    )
+    assert res["outputs"].outcome is Outcome.PASSED  # untracked outputs are fine
+    assert (shadow.path / "a.py").read_text() == "x=1\n"  # the shadow holds the candidate again
 
 
 def test_hooks_builtin_cache_and_collect(tmp_path: Path) -> None:

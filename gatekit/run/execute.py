@@ -20,12 +20,13 @@ from pathlib import Path
 from types import FrameType
 
 from gatekit.errors import UsageError
-from gatekit.plan.model import GatePlan
+from gatekit.plan.model import Decision, GatePlan
 from gatekit.results import GateResult, Outcome
 from gatekit.run import escapes
 from gatekit.run.gate import GateRunner
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
+from gatekit.run.owned import RunWrites, runs_commands
 from gatekit.run.proc import ProcessRegistry
 from gatekit.run.scheduler import Scheduler, Selection, default_jobs
 from gatekit.run.status import RunStatus
@@ -51,8 +52,12 @@ def execute_plan(
         escapes.become_subreaper()
     status = RunStatus(run_dir, mask=(hooks or GateHooks()).mask)
     registry = ProcessRegistry()
+    commands = any(runs_commands(g) and g.decision is Decision.RUN for g in plan.gates)
+    writes = RunWrites.decide(
+        shadow, run_dir / "sandbox", commands, environ.get("GATEKIT_ISOLATION")
+    )
     runner = GateRunner(
-        shadow, run_dir, options, reporter, hooks or GateHooks(), status, registry, environ
+        shadow, run_dir, options, reporter, hooks or GateHooks(), status, registry, environ, writes
     )
     order = [*plan.order, *(g.id for g in plan.gates if g.id not in plan.order)]
     try:
@@ -65,7 +70,13 @@ def execute_plan(
             skip=options.skip,
         )
         scheduler = Scheduler(
-            plan, selection, runner.run, registry, runner.decided, settle=runner.cached
+            plan,
+            selection,
+            runner.run,
+            registry,
+            runner.decided,
+            settle=runner.cached,
+            runs_alone=writes.runs_alone,
         )
         with _sigterm_interrupts():
             results = scheduler.run()

@@ -7,7 +7,6 @@ from pathlib import Path
 from gatekit.plan.model import PlannedGate
 from gatekit.results import GateResult
 from gatekit.run import noxenv
-from gatekit.run.options import ShadowLike
 
 FIX_REASON = "made fixes: apply with gatekit check --apply-fixes"
 
@@ -46,23 +45,3 @@ def next_action(
             f"change, then re-run `{rerun}`."
         )
     return f"Read the log below, fix the cause, then re-run `{rerun}`."
-
-
-def shadow_tree(shadow: ShadowLike) -> tuple[str | None, str | None]:
-    """(tree of the shadow's files, the candidate tree), without writing any index file."""
-    import pygit2
-
-    try:
-        handle = pygit2.Repository(str(shadow.path))
-    except pygit2.GitError:
-        return None, None
-    index = handle.index  # in memory: add_all + write_tree, never index.write()
-    index.add_all()
-    tree = str(index.write_tree())
-    commit = getattr(shadow, "commit", None)
-    try:
-        base_commit = handle[commit] if commit else handle.head.peel(pygit2.Commit)
-        base = str(base_commit.peel(pygit2.Tree).id)
-    except (KeyError, pygit2.GitError, ValueError):
-        base = None
-    return tree, base

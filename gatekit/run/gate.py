@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import IO
 
 from gatekit.plan.model import PlannedGate
-from gatekit.results import GOOD_OUTCOMES, Finding, GateResult, Outcome
+from gatekit.results import Finding, GateResult, Outcome
 from gatekit.run import escapes, noxenv, sandbox
-from gatekit.run.finish import FIX_REASON, next_action, shadow_tree
+from gatekit.run.finish import next_action
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
+from gatekit.run.owned import RunWrites
 from gatekit.run.proc import ProcessRegistry, ProcResult, run_process
 from gatekit.run.retry import AttemptReport, RetrySummary, TransientMatcher, judge, run_attempts
 from gatekit.run.status import RunStatus
@@ -36,8 +37,10 @@ class GateRunner:
         status: RunStatus,
         registry: ProcessRegistry,
         environ: dict[str, str],
+        writes: RunWrites,
     ) -> None:
         self.shadow = shadow
+        self.writes = writes
         self.run_dir = run_dir
         self.options = options
         self.reporter = reporter
@@ -102,12 +105,25 @@ class GateRunner:
             if cached is not None:
                 return cached
         box = sandbox.prepare(gate, self.shadow.path, self.run_dir, self.environ)
+        view = self.writes.view_for(gate)
+        try:
+            return self._run_in(gate, dataclasses.replace(box, view=view), log, start)
+        finally:
+            if view is not None:
+                view.close()
+
+    def _run_in(
+        self, gate: PlannedGate, box: sandbox.Sandbox, log: IO[str], start: float
+    ) -> GateResult:
         matcher = TransientMatcher(gate.retries.patterns)
+        view = box.view
 
         def attempt(number: int) -> AttemptReport:
             log.write(f"=== gatekit: attempt {number} of gate {gate.id} ===\n")
             log.flush()
             matcher.reset()
+            if view is not None and number > 1:
+                view.reset()  # every attempt starts from the candidate
             report = self._attempt(gate, box, log, matcher, number)
             self._last[gate.id] = report
             return report
@@ -122,9 +138,9 @@ class GateRunner:
         summary = run_attempts(gate.retries, attempt, self.registry.stopping.wait, on_retry)
         result = self._result(gate, summary, box, start)
         if result.outcome is not Outcome.STOPPED:
-            result = self._collect(gate, result)
-        if gate.fix and result.outcome is not Outcome.STOPPED:
-            result = self._fixes(gate, result)
+            # what the gate produced is in its own view (reports, metrics)
+            result = self._collect(gate, result, self.shadow.path if view is None else view.upper)
+        result = self.writes.judge(gate, result, view)
         return result.model_copy(update={"duration": round(time.monotonic() - start, 3)})
 
     def _result(
@@ -260,7 +276,13 @@ class GateRunner:
                 continue
             log.write(f"$ {command}\n")
             log.flush()
-            res = self._proc(gate, box.wrap(argv), box, log, matcher, deadline - time.monotonic())
+            missing = box.missing_command(argv)
+            if missing is not None:
+                res = ProcResult(None, False, False, 0.0, None, error=missing)
+            else:
+                res = self._proc(
+                    gate, box.wrap(argv), box, log, matcher, deadline - time.monotonic()
+                )
             report = judge(gate.retries, gate.timeout, res, command, matcher, time.monotonic() - t0)
             if report is not None:
                 return report
@@ -286,14 +308,7 @@ class GateRunner:
                 reason="nox gate but the candidate has no noxfile.py",
                 command=command,
             )
-        env_box = sandbox.Sandbox(
-            sandbox.installer_env(box.env, self.environ),
-            box.cwd,
-            box.home,
-            box.tmp,
-            box.isolate_network,
-            box.notes,
-        )
+        env_box = dataclasses.replace(box, env=sandbox.installer_env(box.env, self.environ))
         try:
             with noxenv.file_lock(lock, self.registry.stopping):
                 self.phase(gate.id, "running", attempt=number)
@@ -362,7 +377,7 @@ class GateRunner:
             matcher.feed(line)
 
     # after the attempts --------------------------------------------------
-    def _collect(self, gate: PlannedGate, result: GateResult) -> GateResult:
+    def _collect(self, gate: PlannedGate, result: GateResult, produced: Path) -> GateResult:
         findings = self._findings.get(gate.id, ())
         if findings:
             result = result.model_copy(update={"findings": findings})
@@ -370,7 +385,7 @@ class GateRunner:
             return result
         self.phase(gate.id, "collecting")
         try:
-            junit, kpi = self.hooks.collect(gate, self.shadow.path)
+            junit, kpi = self.hooks.collect(gate, produced)
         except Exception as exc:
             return result.model_copy(
                 update={"outcome": Outcome.ERROR, "reason": f"collecting JUnit/KPI failed: {exc}"}
@@ -387,20 +402,6 @@ class GateRunner:
                     outcome=Outcome.FAILED,
                     reason=f"JUnit: {junit.failures} failure(s), {junit.errors} error(s)",
                 )
-        return result.model_copy(update=update)
-
-    def _fixes(self, gate: PlannedGate, result: GateResult) -> GateResult:
-        try:
-            tree, base = shadow_tree(self.shadow)
-        finally:
-            self.shadow.reset()
-        if tree is None or tree == base:
-            return result
-        update: dict[str, object] = {"fix_tree": tree}
-        if result.outcome in GOOD_OUTCOMES:
-            update.update(outcome=Outcome.FAILED, reason=FIX_REASON)
-        else:
-            update["reason"] = f"{result.reason}; {FIX_REASON}"
         return result.model_copy(update=update)
 
     def _runbook(self, gate: PlannedGate, result: GateResult) -> None:

@@ -13,12 +13,16 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekit.git.gitproc import LOCATION_VARS
 from gatekit.git.guard import GATE_EMAIL
 from gatekit.plan.model import PlannedGate
+
+if TYPE_CHECKING:
+    from gatekit.run.isolation import GateView
 
 ALLOWED = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
 # Set by git for hooks; a gate that inherits them works on the wrong repository (nor
@@ -54,9 +58,13 @@ class Sandbox:
     tmp: Path
     isolate_network: bool  # commands are wrapped in ``unshare -rn``
     notes: tuple[str, ...] = ()
+    view: GateView | None = None  # the gate's own copy-on-write view of the shadow
 
     def wrap(self, argv: Sequence[str]) -> list[str]:
-        """The command line to start: ``argv`` inside the network namespace when asked."""
+        """The command line to start: ``argv`` in the gate's view of the shadow and inside
+        the network namespace, as asked."""
+        if self.view is not None:
+            return self.view.wrap(argv, self.isolate_network)
         if self.isolate_network:
             return [_unshare_path or "unshare", "-rn", "--", *argv]
         return list(argv)
@@ -66,7 +74,22 @@ class Sandbox:
         env["PATH"] = os.pathsep.join(p for p in (str(bin_dir), env.get("PATH", "")) if p)
         if virtual_env is not None:
             env["VIRTUAL_ENV"] = str(virtual_env)
-        return Sandbox(env, self.cwd, self.home, self.tmp, self.isolate_network, self.notes)
+        return replace(self, env=env)
+
+    def missing_command(self, argv: Sequence[str]) -> str | None:
+        """Why ``argv`` (not yet wrapped) cannot start, as OSError would say; None if it can.
+
+        Behind the view's wrapper a missing tool would be sh's exit 127, a failure of the
+        gate's own; without it, it is an error that the command cannot start."""
+        if self.view is None or not argv:
+            return None
+        command = argv[0]
+        if "/" in command:
+            path = Path(command) if os.path.isabs(command) else self.cwd / command
+            ok = path.is_file() and os.access(path, os.X_OK)
+        else:
+            ok = shutil.which(command, path=self.env.get("PATH", os.defpath)) is not None
+        return None if ok else f"[Errno 2] No such file or directory: {command!r}"
 
     @property
     def network_isolated(self) -> bool | None:

@@ -1,4 +1,4 @@
-"""Run the ``needs`` DAG in parallel: jobs, pools, fail-fast, exclusive fix gates, Ctrl-C.
+"""Run the ``needs`` DAG in parallel: jobs, pools, fail-fast, gates that run alone, Ctrl-C.
 
 The scheduler runs in the calling (main) thread and hands gates to worker
 threads; it decides, for every gate of the plan, exactly one GateResult.
@@ -67,12 +67,15 @@ class Scheduler:
         registry: ProcessRegistry,
         on_decided: Callable[[GateResult], None],
         settle: Callable[[PlannedGate], GateResult | None] | None = None,
+        runs_alone: Callable[[PlannedGate], bool] | None = None,
     ) -> None:
         self.plan = plan
         self.sel = selection
         self.run_gate = run_gate
         # A result without running (a cache hit): settled here, no worker thread, no job slot
         self.settle = settle
+        # gates that must run with no other gate beside them (no isolation between gates)
+        self.runs_alone = runs_alone or (lambda gate: False)
         self.registry = registry
         self.on_decided = on_decided
         self.results: dict[str, GateResult] = {}
@@ -148,14 +151,15 @@ class Scheduler:
                                 continue
                             if exclusive or len(running) >= jobs:
                                 break
-                            if gate.fix and running:
-                                break  # a fix gate runs alone: let the others drain first
+                            alone = self.runs_alone(gate)
+                            if alone and running:
+                                break  # it runs alone: let the others drain first
                             if gate.pool is not None and pools[gate.pool] >= POOL_LIMIT:
                                 continue
                             pending.remove(gid)
                             if gate.pool is not None:
                                 pools[gate.pool] += 1
-                            exclusive = gate.fix
+                            exclusive = alone
                             running[pool.submit(self.run_gate, gate)] = gid
                             progress = True
                             if exclusive:
@@ -177,7 +181,7 @@ class Scheduler:
                     gate = self._gates[gid]
                     if gate.pool is not None:
                         pools[gate.pool] -= 1
-                    if gate.fix:
+                    if exclusive and self.runs_alone(gate):
                         exclusive = False
                     res = self._collect(gate, fut)
                     self.results[gid] = res

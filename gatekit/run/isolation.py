@@ -1,0 +1,249 @@
+"""Every gate sees the candidate exactly as it will land, plus only its own writes.
+
+Where the kernel allows it (Linux with overlayfs in a mount namespace: as root, or
+unprivileged in a user namespace), each gate's commands run in a mount namespace of
+their own in which the shadow is covered by a copy-on-write overlay: the shadow is
+the lower layer (never written), the gate's writes land in its own upper directory
+under the run directory, and gates running in parallel never see each other's
+files. What the gate changed is then read off its upper directory (files written,
+whiteouts for deletions, opaque directories) without walking the shadow.
+
+Elsewhere (macOS, kernels or policies that forbid it) gates that run commands take
+turns in the shared shadow (``exclusive``), which is reset after each of them.
+
+The plan's ``network: false`` namespace and this one are one ``unshare`` call.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+OVERLAY = "overlay"
+EXCLUSIVE = "exclusive"
+_UNSAFE_IN_OPTIONS = frozenset(",:\\\n")
+# $1 lower (= the shadow, mounted over itself), $2 upper, $3 work, $4 mount options
+# tail, $5 uid:gid to map back to ('' as root); then the gate's command.
+_SCRIPT = (
+    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$1" && cd "$1" || exit 125\n'
+    "ids=$5; shift 5\n"
+    'if [ -n "$ids" ]; then exec unshare --user --map-user="${ids%:*}" --map-group="${ids#*:}" -- "$@"; fi\n'
+    'exec "$@"\n'
+)
+MOUNT_FAILED = 125
+
+_probe_lock = threading.Lock()
+_probed: dict[str, bool] = {}
+
+
+@dataclass(frozen=True)
+class Writes:
+    """A gate's writes, by repository-relative path."""
+
+    changed: tuple[str, ...]  # tracked files of the candidate it changed (content or mode)
+    deleted: tuple[str, ...]  # tracked files it deleted
+    added: tuple[str, ...]  # files the candidate does not track (outputs: fine)
+    files: Mapping[str, Path]  # written path -> where its bytes are (changed and added)
+
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.changed, *self.deleted}))
+
+
+class GateView:
+    """One gate's copy-on-write view of the shadow (``overlay`` mode)."""
+
+    def __init__(self, shadow: Path, base: Path, unshare: str) -> None:
+        self.shadow = shadow
+        self.base = base
+        self.upper = base / "upper"
+        self.work = base / "work"
+        self._unshare = unshare
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every write (a new attempt starts from the candidate again)."""
+        discard(self.base)
+        self.upper.mkdir(parents=True)
+        self.work.mkdir()
+
+    def wrap(self, argv: Sequence[str], isolate_network: bool) -> list[str]:
+        flags = "-m" + ("n" if isolate_network else "")
+        uid, gid = os.getuid(), os.getgid()
+        if uid != 0:
+            flags = "-r" + flags[1:]
+        tail = ",userxattr" if uid != 0 else ""
+        ids = f"{uid}:{gid}" if uid != 0 else ""
+        return [
+            self._unshare,
+            flags,
+            "--",
+            "sh",
+            "-c",
+            _SCRIPT,
+            "gatekit-view",
+            str(self.shadow),
+            str(self.upper),
+            str(self.work),
+            tail,
+            ids,
+            *argv,
+        ]
+
+    def writes(self, tracked: Mapping[str, tuple[int, str]]) -> Writes:
+        """What the gate wrote, against ``tracked`` (path -> (git mode, blob OID))."""
+        return read_upper(self.upper, tracked)
+
+    def close(self) -> None:
+        discard(self.base)
+
+
+def overlay_available(scratch: Path) -> bool:
+    """Whether a gate's overlay can be mounted with its upper directory on ``scratch``'s
+    file system; probed once per process and file system (a real mount of a test view)."""
+    unshare = shutil.which("unshare")
+    if unshare is None or not Path("/proc/self/ns/mnt").exists():
+        return False
+    scratch.mkdir(parents=True, exist_ok=True)
+    key = f"{os.stat(scratch).st_dev}:{os.getuid()}"
+    with _probe_lock:
+        if key not in _probed:
+            _probed[key] = _probe(scratch, unshare)
+        return _probed[key]
+
+
+def _probe(scratch: Path, unshare: str) -> bool:
+    try:
+        with tempfile.TemporaryDirectory(dir=scratch, prefix=".isolation-probe-") as tmp:
+            lower = Path(tmp) / "lower"
+            lower.mkdir()
+            (lower / "f").write_text("lower\n")
+            view = GateView(lower, Path(tmp) / "view", unshare)
+            argv = view.wrap(["sh", "-c", "echo upper > f && rm -f f && test ! -e f"], False)
+            proc = subprocess.run(
+                argv,
+                cwd=lower,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                check=False,
+            )
+            ok = proc.returncode == 0 and (lower / "f").read_text() == "lower\n"
+            ok = ok and read_upper(view.upper, {"f": (0o100644, "")}).deleted == ("f",)
+            view.close()
+            return ok
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def usable_in_options(*paths: Path) -> bool:
+    """overlayfs options cannot hold these characters in a path (no escaping is portable)."""
+    return not any(_UNSAFE_IN_OPTIONS & set(str(p)) for p in paths)
+
+
+def make_view(shadow: Path, base: Path) -> GateView | None:
+    """The gate's view, or None where overlays cannot serve (then: exclusive mode)."""
+    unshare = shutil.which("unshare")
+    if unshare is None or not usable_in_options(shadow, base):
+        return None
+    if not overlay_available(base.parent):
+        return None
+    return GateView(shadow, base, unshare)
+
+
+# --- reading an upper directory ----------------------------------------------------
+
+
+def git_mode(st: os.stat_result) -> int:
+    if stat.S_ISLNK(st.st_mode):
+        return 0o120000
+    return 0o100755 if st.st_mode & 0o111 else 0o100644
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _is_opaque(path: str) -> bool:
+    for name in ("trusted.overlay.opaque", "user.overlay.opaque"):
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _walk(root: str, rel: str = "") -> Iterator[tuple[str, str, os.stat_result, bool]]:
+    """(relative path, absolute path, lstat, opaque) of every entry below ``root``."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        path = f"{rel}{entry.name}"
+        st = entry.stat(follow_symlinks=False)
+        is_dir = stat.S_ISDIR(st.st_mode)
+        yield path, entry.path, st, is_dir and _is_opaque(entry.path)
+        if is_dir:
+            yield from _walk(entry.path, path + "/")
+
+
+def read_upper(upper: Path, tracked: Mapping[str, tuple[int, str]]) -> Writes:
+    import pygit2
+
+    changed: list[str] = []
+    added: list[str] = []
+    gone: list[str] = []  # whiteouts and opaque directories: what is under them went away
+    files: dict[str, Path] = {}
+    for rel, absolute, st, opaque in _walk(str(upper)):
+        if _is_whiteout(st):
+            gone.append(rel)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if opaque:
+                gone.append(rel)
+            continue
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            continue
+        files[rel] = Path(absolute)
+        known = tracked.get(rel)
+        if known is None:
+            added.append(rel)
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            oid = str(pygit2.hash(os.readlink(absolute).encode()))
+        else:
+            oid = str(pygit2.hashfile(absolute))
+        if (git_mode(st), oid) != known:
+            changed.append(rel)
+    deleted: set[str] = set()
+    if gone:
+        for path in tracked:
+            if path in files:
+                continue
+            if any(path == g or path.startswith(g + "/") for g in gone):
+                deleted.add(path)
+    written = {p: f for p, f in files.items() if p not in deleted}
+    return Writes(tuple(sorted(changed)), tuple(sorted(deleted)), tuple(sorted(added)), written)
+
+
+def discard(path: Path) -> None:
+    """Remove a view's directories (overlayfs leaves its work dir without permissions)."""
+    if not path.exists():
+        return
+    for dirpath, dirnames, _ in os.walk(path):
+        for name in dirnames:
+            try:
+                os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+            except OSError:
+                continue
+    shutil.rmtree(path, ignore_errors=True)
