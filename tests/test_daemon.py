@@ -26,6 +26,7 @@ from check_support import gate, outcomes, write_config
 from conftest import ROOT, Repo
 
 from gatekit.daemon import control, protocol
+from gatekit.daemon.paths import installation_id
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def explain(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def daemon_log(xdg: Path) -> str:
-    path = xdg / f"gatekit-{os.getuid()}" / protocol.LOG_NAME
+    path = xdg / f"gatekit-{os.getuid()}-{installation_id()}" / protocol.LOG_NAME
     return f"--- {path}\n{path.read_text()[-3000:] if path.exists() else '(none)'}"
 
 
@@ -252,7 +253,9 @@ def test_stale_server_falls_back_and_exits(repo: Repo, tmp_path: Path) -> None:
         proc = gk(repo.path, *args, env=env)
         assert proc.returncode == 0, explain(proc)
         assert json.loads(proc.stdout)["verdict"] == "passed"
-        assert not (xdg / f"gatekit-{os.getuid()}" / protocol.SOCKET_NAME).exists()
+        assert not (
+            xdg / f"gatekit-{os.getuid()}-{installation_id()}" / protocol.SOCKET_NAME
+        ).exists()
         assert not control.status({"XDG_RUNTIME_DIR": str(xdg)}).running
     finally:
         gk(xdg, "daemon", "stop", env=env)
@@ -262,7 +265,7 @@ def test_start_status_stop(repo: Repo, tmp_path: Path) -> None:
     xdg = tmp_path / "xdg"
     xdg.mkdir(mode=0o700)
     env = client_env(xdg)
-    sock = xdg / f"gatekit-{os.getuid()}" / protocol.SOCKET_NAME
+    sock = xdg / f"gatekit-{os.getuid()}-{installation_id()}" / protocol.SOCKET_NAME
     start_daemon(xdg, env)
     try:
         st = gk(xdg, "daemon", "status", env=env)
@@ -271,7 +274,7 @@ def test_start_status_stop(repo: Repo, tmp_path: Path) -> None:
             assert word in st.stdout
         again = gk(xdg, "daemon", "start", env=env)
         assert again.returncode == 0 and "already running" in again.stdout, explain(again)
-        mode = (xdg / f"gatekit-{os.getuid()}").stat().st_mode & 0o777
+        mode = (xdg / f"gatekit-{os.getuid()}-{installation_id()}").stat().st_mode & 0o777
         assert mode == 0o700 and sock.exists()
     finally:
         stop = gk(xdg, "daemon", "stop", env=env)
@@ -287,7 +290,7 @@ def test_start_status_stop(repo: Repo, tmp_path: Path) -> None:
 def test_socket_dir_that_is_not_private_is_refused(repo: Repo, tmp_path: Path) -> None:
     xdg = tmp_path / "xdg"
     xdg.mkdir(mode=0o700)
-    shared = xdg / f"gatekit-{os.getuid()}"
+    shared = xdg / f"gatekit-{os.getuid()}-{installation_id()}"
     shared.mkdir()
     shared.chmod(0o755)
     env = client_env(xdg)
@@ -389,7 +392,9 @@ def test_an_in_process_check_starts_the_daemon_for_the_next(repo: Repo, tmp_path
         xdg.mkdir(mode=0o700)
         proc = gk(repo.path, "check", "--plain", "--staged", env=client_env(xdg, **extra))
         assert proc.returncode == 0, explain(proc)
-        assert not (xdg / f"gatekit-{os.getuid()}").exists()  # nothing was started
+        assert not (
+            xdg / f"gatekit-{os.getuid()}-{installation_id()}"
+        ).exists()  # nothing was started
     xdg = tmp_path / "auto"
     xdg.mkdir(mode=0o700)
     env = client_env(xdg, CI="")

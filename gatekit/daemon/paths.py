@@ -1,9 +1,16 @@
 """Where the daemon's socket lives: ``os`` only, so that ``gatekit check`` can tell
-whether a daemon may be running before it imports anything else."""
+whether a daemon may be running before it imports anything else.
+
+Each installation of gatekit (a pipx one, a project's virtualenv, another project's)
+has a socket of its own: a server only serves the gatekit it was started from, so
+one shared socket would leave every other installation in-process for ever.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import zlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -12,12 +19,21 @@ if TYPE_CHECKING:
 SOCKET_NAME = "daemon.sock"
 
 
+def installation_id() -> str:
+    """Eight hex digits naming this installation: gatekit's package directory and the
+    environment (``sys.prefix``) it runs in."""
+    package = os.path.dirname(os.path.realpath(__file__))
+    key = f"{package}\0{os.path.realpath(sys.prefix)}".encode()
+    return f"{zlib.crc32(key):08x}"
+
+
 def socket_dir(environ: Mapping[str, str]) -> str:
-    """``$XDG_RUNTIME_DIR/gatekit-<uid>``, else ``/tmp/gatekit-<uid>`` (relative values ignored)."""
+    """``$XDG_RUNTIME_DIR/gatekit-<uid>-<installation>``, else the same under ``/tmp``
+    (relative values ignored)."""
     base = environ.get("XDG_RUNTIME_DIR", "")
     if not os.path.isabs(base):
         base = "/tmp"
-    return os.path.join(base, f"gatekit-{os.getuid()}")
+    return os.path.join(base, f"gatekit-{os.getuid()}-{installation_id()}")
 
 
 def socket_path(directory: str) -> str:
