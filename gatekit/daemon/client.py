@@ -44,7 +44,7 @@ def run_check(argv: Sequence[str]) -> int | None:
     try:
         try:
             sock.settimeout(HANDSHAKE_TIMEOUT)
-            sock.connect(protocol.socket_path(directory))
+            protocol.connect_unix(sock, protocol.socket_path(directory))
         except OSError:
             return None
         forwarder = _Forwarder()
@@ -162,7 +162,7 @@ def control(directory: str, op: str, timeout: float = 5.0) -> dict[str, Any] | N
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
-        sock.connect(protocol.socket_path(directory))
+        protocol.connect_unix(sock, protocol.socket_path(directory))
         protocol.send(sock, {"op": op, "protocol": protocol.PROTOCOL})
         reply, _ = protocol.receive(sock)
     except (OSError, ValueError):

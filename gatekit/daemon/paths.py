@@ -43,3 +43,22 @@ def socket_path(directory: str) -> str:
 def may_be_running(environ: Mapping[str, str]) -> bool:
     """A socket exists (the client then checks everything else)."""
     return os.path.exists(socket_path(socket_dir(environ)))
+
+
+# sun_path holds 108 bytes with its NUL; a longer path is reached through the directory's fd
+_SUN_PATH_MAX = 100
+
+
+def connect_unix(sock: object, path: str, bind: bool = False) -> None:
+    """``sock.connect(path)`` (or ``bind``), also for a path longer than an AF_UNIX address
+    holds: then through ``/proc/self/fd/N/NAME`` of the directory, opened for the call."""
+    call = sock.bind if bind else sock.connect  # type: ignore[attr-defined]
+    if len(path.encode()) <= _SUN_PATH_MAX:
+        call(path)
+        return
+    directory, name = os.path.split(path)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        call(f"/proc/self/fd/{fd}/{name}")
+    finally:
+        os.close(fd)

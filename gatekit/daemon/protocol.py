@@ -32,6 +32,7 @@ import stat
 import sys
 
 from gatekit.daemon.paths import SOCKET_NAME as SOCKET_NAME
+from gatekit.daemon.paths import connect_unix as connect_unix
 from gatekit.daemon.paths import socket_dir as socket_dir
 from gatekit.daemon.paths import socket_path as socket_path
 

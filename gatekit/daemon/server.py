@@ -350,7 +350,7 @@ def _bind(directory: str) -> socket.socket:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(temporary)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(temporary)
+    protocol.connect_unix(listener, temporary, bind=True)
     os.chmod(temporary, 0o600)
     listener.listen(64)
     os.replace(temporary, final)  # atomically over a stale socket, under the lock

@@ -40,7 +40,7 @@ _SCRIPT = (
 MOUNT_FAILED = 125
 
 _probe_lock = threading.Lock()
-_probed: dict[str, bool] = {}
+_probed: dict[str, bool | None] = {}
 
 
 @dataclass(frozen=True)
@@ -105,18 +105,43 @@ class GateView:
         discard(self.base)
 
 
-def overlay_available(scratch: Path) -> bool:
+def overlay_available(scratch: Path, memo: Path | None = None) -> bool:
     """Whether a gate's overlay can be mounted with its upper directory on ``scratch``'s
-    file system; probed once per process and file system (a real mount of a test view)."""
+    file system: a real mount of a test view, probed once per process and file system,
+    and remembered in ``memo`` (a small file) for as long as the kernel, the user and
+    the file system are the same."""
     unshare = shutil.which("unshare")
     if unshare is None or not Path("/proc/self/ns/mnt").exists():
         return False
     scratch.mkdir(parents=True, exist_ok=True)
-    key = f"{os.stat(scratch).st_dev}:{os.getuid()}"
+    key = f"{os.stat(scratch).st_dev}:{os.getuid()}:{os.uname().release}:{unshare}"
     with _probe_lock:
         if key not in _probed:
-            _probed[key] = _probe(scratch, unshare)
-        return _probed[key]
+            _probed[key] = _remembered(memo, key)
+            if _probed[key] is None:
+                _probed[key] = _probe(scratch, unshare)
+                _remember(memo, key, bool(_probed[key]))
+        return bool(_probed[key])
+
+
+def _remembered(memo: Path | None, key: str) -> bool | None:
+    if memo is None:
+        return None
+    try:
+        saved_key, _, answer = memo.read_text(encoding="utf-8").partition("\n")
+    except OSError:
+        return None
+    if saved_key != key or answer.strip() not in (OVERLAY, EXCLUSIVE):
+        return None
+    return answer.strip() == OVERLAY
+
+
+def _remember(memo: Path | None, key: str, overlay: bool) -> None:
+    if memo is None:
+        return
+    from gatekit.atomicfile import save_quietly
+
+    save_quietly(memo, f"{key}\n{OVERLAY if overlay else EXCLUSIVE}\n")
 
 
 def _probe(scratch: Path, unshare: str) -> bool:
@@ -154,7 +179,7 @@ def make_view(shadow: Path, base: Path) -> GateView | None:
     unshare = shutil.which("unshare")
     if unshare is None or not usable_in_options(shadow, base):
         return None
-    if not overlay_available(base.parent):
+    if not overlay_available(base.parent.parent):
         return None
     return GateView(shadow, base, unshare)
 

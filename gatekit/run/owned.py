@@ -52,8 +52,12 @@ class RunWrites:
     ) -> RunWrites:
         """``overlay`` where the kernel allows it, else ``exclusive`` (probed only when a
         gate will run commands); ``asked`` = ``exclusive`` (GATEKIT_ISOLATION) forces it."""
+        # the answer is remembered next to the runs (runs/<id>/sandbox -> runs/.isolation)
+        memo = scratch.parent.parent / ".isolation"
         overlay = (
-            asked != isolation.EXCLUSIVE and any_commands and isolation.overlay_available(scratch)
+            asked != isolation.EXCLUSIVE
+            and any_commands
+            and isolation.overlay_available(scratch, memo=memo)
         )
         return cls(shadow, scratch, isolation.OVERLAY if overlay else isolation.EXCLUSIVE)
 
@@ -110,8 +114,14 @@ class RunWrites:
             return self._repo, self._tree
 
     def tracked(self) -> dict[str, tuple[int, str]]:
-        """path -> (git mode, blob OID) of every file of the candidate tree."""
-        repo, tree = self._handle()
+        """path -> (git mode, blob OID) of every file of the candidate tree (none when the
+        shadow is a plain directory, as in the runner's own tests)."""
+        import pygit2
+
+        try:
+            repo, tree = self._handle()
+        except pygit2.GitError:
+            return {}
         with self._lock:
             if self._tracked is None:
                 self._tracked = _flatten(repo, tree)
