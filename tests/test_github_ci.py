@@ -149,7 +149,7 @@ def test_pull_request_target_from_a_fork(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_merge_group_checks_the_queue_commit_against_its_base(repo: Repo, tmp_path: Path) -> None:
-    base, head = _pr_repo(repo)
+    base, _head = _pr_repo(repo)
     repo.git("checkout", "-q", "-b", "gh-readonly-queue/main/pr-42")
     repo.git("merge", "-q", "--no-edit", "strict-ids")
     queue = repo.git("rev-parse", "HEAD").strip()
@@ -256,7 +256,7 @@ def test_25_findings_give_10_error_annotations_and_one_notice(repo: Repo, tmp_pa
     repo.write("we%ird:na,me.txt", "".join(f"<<<<<<< {i}\n" for i in range(25)))
     after = repo.commit("25 markers")
     event = payload(tmp_path, "push", before=before, head=after)
-    proc, doc = _run(repo, ci_env(tmp_path, "push", event, sha=after))
+    proc, _doc = _run(repo, ci_env(tmp_path, "push", event, sha=after))
     assert proc.returncode == 1, explain(proc)
     got = [c for c in commands(proc.stderr) if c.name in ("error", "warning", "notice")]
     assert [c.name for c in got] == ["error"] * 10 + ["notice"]
@@ -281,7 +281,7 @@ def test_secret_values_are_masked_before_any_gate_line(repo: Repo, tmp_path: Pat
     repo.write("app/aws.py", f'aws_access_key_id = "{key}"\n')
     after = repo.commit("a key")
     event = payload(tmp_path, "push", before=before, head=after)
-    proc, doc = _run(repo, ci_env(tmp_path, "push", event, sha=after))
+    proc, _doc = _run(repo, ci_env(tmp_path, "push", event, sha=after))
     assert proc.returncode == 1, explain(proc)
     lines = proc.stderr.splitlines()
     masks = [i for i, ln in enumerate(lines) if ln == f"::add-mask::{key}"]
