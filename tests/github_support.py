@@ -29,7 +29,9 @@ def payload(tmp: Path, name: str, **subs: str) -> Path:
     return out
 
 
-def ci_env(tmp: Path, event: str, event_path: Path, sha: str = "", ref: str = "main") -> dict[str, str]:
+def ci_env(
+    tmp: Path, event: str, event_path: Path, sha: str = "", ref: str = "main"
+) -> dict[str, str]:
     (tmp / "gh").mkdir(exist_ok=True)
     return {
         "GITHUB_ACTIONS": "true",

@@ -207,9 +207,7 @@ def test_push_of_a_new_branch_compares_against_the_default_branch(
     assert doc["context"]["branch"] == "feature/new"
 
 
-def test_a_shallow_pull_request_checkout_fetches_what_it_lacks(
-    repo: Repo, tmp_path: Path
-) -> None:
+def test_a_shallow_pull_request_checkout_fetches_what_it_lacks(repo: Repo, tmp_path: Path) -> None:
     base, head = _pr_repo(repo)
     remote = tmp_path / "origin.git"
     git(tmp_path, "clone", "-q", "--mirror", str(repo.path), str(remote))
