@@ -109,6 +109,8 @@ def run_check(
         from gatekit.record.checkpoints import chain_name_for, record_checkpoint
 
         chain = chain_name_for(repo, request.chain)
+        if request.shard and request.chain is None:  # shards push side by side
+            chain = chain_name_for(repo, f"{chain}-shard-{request.shard[0]}of{request.shard[1]}")
         checkpoint = record_checkpoint(repo, chain, candidate.tree, candidate.base, result)
         report.result = result.model_copy(update={"chain": chain, "checkpoint": checkpoint})
         report.messages.append(f"checkpoint {checkpoint[:12]} on chain {chain}")
