@@ -28,8 +28,18 @@ class HookChange:
 
 
 def hook_script(hook: str, python: str | None = None) -> str:
+    """The hook: a foreign hook kept as ``<hook>.legacy`` (``install --force``) runs first,
+    with the same arguments and stdin, as pre-commit chains one; if it fails, so does the hook."""
     argv = [python or sys.executable, "-m", "gatekit", *HOOK_ARGS[hook]]
-    return f'#!/bin/sh\n{MARKER}\nexec {shlex.join(argv)} "$@"\n'
+    legacy = shlex.quote(f"{hook}.legacy")
+    return (
+        f"#!/bin/sh\n{MARKER}\n"
+        f'legacy="$(dirname "$0")"/{legacy}\n'
+        'if [ -x "$legacy" ]; then\n'
+        '  "$legacy" "$@" || exit $?\n'
+        "fi\n"
+        f'exec {shlex.join(argv)} "$@"\n'
+    )
 
 
 def hooks_dir(git_common_dir: Path, core_hooks_path: str | None, workdir: Path) -> Path:
