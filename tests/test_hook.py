@@ -128,7 +128,7 @@ def test_gatekit_skip_skips_gates_for_one_run_recorded_as_requested(repo: Repo) 
     repo.gatekit("hook", "install")
     repo.write("bad.json", '{"a": \n')
     repo.git("add", "bad.json")
-    code, output = _commit(repo, "refused")
+    code, _output = _commit(repo, "refused")
     assert code != 0
     env = dict(os.environ, GATEKIT_SKIP="parse-json")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
