@@ -70,7 +70,7 @@ def test_push_checks_after_against_before(repo: Repo, tmp_path: Path) -> None:
     assert out["markers"] == "failed"
     assert out["style"] == "failed"
     assert out["pr-only"] == "skipped"
-    # unit's paths did not change: complete verdicts of the ci event are main's business
+    assert out["unit"] == "passed"  # a ci verdict is complete: paths never skip a gate
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("::") and "group" not in ln]
     assert lines == [
         "::error file=notes/bad.txt,line=2,title=gatekit%3A markers (conflict-markers)"
@@ -84,6 +84,7 @@ def test_push_checks_after_against_before(repo: Repo, tmp_path: Path) -> None:
     groups = [c.data for c in commands(proc.stderr) if c.name == "group"]
     assert groups == [
         "gatekit: markers (failed)",
+        "gatekit: unit (passed)",
         "gatekit: style (failed)",
     ]
     assert "style says no" in proc.stderr.split("::group::gatekit: style (failed)")[1]
@@ -177,7 +178,7 @@ def test_workflow_dispatch_and_schedule_check_every_path(repo: Repo, tmp_path: P
         proc, doc = _run(repo, ci_env(tmp_path, name, event, sha=sha))
         assert proc.returncode == 0, explain(proc)
         assert doc["context"]["event"] == "ci"
-        assert doc["context"]["changed"] is None  # --all: every path may have changed
+        assert doc["context"]["all_paths"] is True  # as with --all
         assert doc["candidate"]["tree"] == repo.git("rev-parse", f"{sha}^{{tree}}").strip()
         assert _outcomes(doc)["unit"] in ("passed", "cached")  # src/** did not change
 

@@ -152,3 +152,32 @@ def test_gatekit_skip_skips_gates_for_one_run_recorded_as_requested(repo: Repo) 
     assert typo.returncode == 2
     assert "GATEKIT_SKIP names 'parse-jsno': no such gate in the plan" in typo.stderr
     assert "did you mean 'parse-json'?" in typo.stderr
+
+
+def test_forced_pre_push_hook_gives_both_hooks_the_pushed_refs(repo: Repo) -> None:
+    import subprocess
+
+    remote = repo.path.parent / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text('#!/bin/sh\ncat > "$(git rev-parse --git-dir)/legacy-stdin"\n')
+    hook.chmod(0o755)
+    assert repo.gatekit("hook", "install", "--hook", "pre-push", "--force").returncode == 0
+    repo.write("bad.json", '{"a": \n')
+    head = repo.commit("broken json")
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    push = subprocess.run(
+        ["git", "push", "-q", "origin", "main"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert push.returncode != 0, push.stderr
+    assert "bad.json:2" in push.stderr  # gatekit saw the pushed range after the legacy hook
+    stdin = (repo.path / ".git" / "legacy-stdin").read_text()
+    assert stdin == f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
