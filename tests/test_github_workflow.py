@@ -90,3 +90,15 @@ def test_summary_stays_under_one_mib_and_says_what_it_left_out() -> None:
     assert len(text.encode()) < 1024 * 1024
     assert "| `lint` | :x: failed | 0.0s | \\|&lt;b&gt; |" in text
     assert "left out to stay under GitHub's 1 MiB summary limit" in text
+
+
+def test_summary_keeps_the_runbooks_code_spans(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "lint.md").write_text(
+        "# Gate `lint`: failed\n\n## Next action\n\nRun `ruff check .` <here>\nthen retry.\n\n"
+        "## Last 200 lines of output\n\n```\nx\n```\n"
+    )
+    res = _result([GateResult(id="lint", outcome=Outcome.FAILED, reason="exit 1")])
+    text = build_summary(res, tmp_path)
+    assert "  - Next action: Run `ruff check .` &lt;here&gt; then retry.\n" in text
+    assert "Last 200 lines" not in text

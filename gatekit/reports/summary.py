@@ -40,6 +40,12 @@ def cell(text: object) -> str:
     return s.replace("`", "\\`")
 
 
+def inline(text: str) -> str:
+    """Markdown kept (code spans), HTML and line breaks not: for list items."""
+    s = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(s.split())
+
+
 def next_action(run_dir: Path | None, gate_id: str) -> str | None:
     """The "Next action" section of a gate's runbook (``reports/<gate>.md``), if there is one."""
     if run_dir is None:
@@ -100,7 +106,7 @@ def build_summary(
             lines.append(f"- **`{cell(g.id)}`** {g.outcome.value}: {cell(g.reason) or '-'}")
             action = next_action(run_dir, g.id)
             if action:
-                lines.append(f"  - Next action: {cell(action)}")
+                lines.append(f"  - Next action: {inline(action)}")
             lines.extend(
                 f"  - `{cell(f.path)}{':' + str(f.line) if f.line else ''}`: {cell(f.message)}"
                 for f in g.findings
