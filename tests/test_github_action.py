@@ -120,3 +120,16 @@ def test_pre_commit_hooks_manifest() -> None:
         }
         == hooks[0]
     )
+
+
+def test_the_readme_examples_pass_actionlint(lint_repo: Path) -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## GitHub: Actions step", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
+    workflows = [b for b in blocks if "jobs:" in b]
+    assert len(workflows) == 2
+    for i, block in enumerate(workflows):
+        doc = block if "\non:" in "\n" + block else "on: [pull_request]\n" + block
+        (lint_repo / ".github" / "workflows" / f"readme{i}.yml").write_text(doc)
+    proc = _actionlint(lint_repo, ".github/workflows/readme0.yml", ".github/workflows/readme1.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
