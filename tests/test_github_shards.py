@@ -116,6 +116,7 @@ def test_three_sharded_runners_agree_with_one_run(repo: Repo, tmp_path: Path) ->
             if g["id"] not in mine and g["id"] != "docs":
                 assert g == g | {"outcome": "skipped"}
                 assert g["reason"] == f"in another shard (this run checks shard {entry['shard']})"
+        assert "skipped by --skip" not in proc.stderr  # the table says why, too
         push = runner.gatekit("push", "origin")
         assert push.returncode == 0, explain(push)
     assert sorted(codes) == [0, 0, 1]  # only e2e's shard fails

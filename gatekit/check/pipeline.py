@@ -63,11 +63,12 @@ def run_check(
     candidate = resolve_candidate(repo, spec)
     branch = request.branch if request.branch is not None else current_branch(repo)
     plan = _plan(plans, loaded, root, request, branch, candidate.changed, env)
-    from gatekit.check.selection import extra_skips, relabel
+    from gatekit.check.selection import RelabelReporter, extra_skips, relabel
 
     skips = extra_skips(repo, request, plan)
     if skips:
         request = dataclasses.replace(request, skip=(*request.skip, *skips))
+        reporter = RelabelReporter(reporter, skips)
     if request.observer is not None:
         request.observer.planned(plan, candidate)
     run_id = new_run_id()

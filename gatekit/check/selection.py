@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from gatekit.check.request import CheckRequest
     from gatekit.plan.model import GatePlan
+    from gatekit.run.output import Reporter
 
 REQUESTED = "skipped by request (GATEKIT_SKIP)"
 
@@ -71,3 +72,17 @@ def relabel(results: list[GateResult], skips: Mapping[str, str]) -> list[GateRes
             r = r.model_copy(update={"reason": skips[r.id]})
         out.append(r)
     return out
+
+
+class RelabelReporter:
+    """A reporter whose end-of-run table shows the reasons of :func:`relabel`."""
+
+    def __init__(self, inner: Reporter, skips: Mapping[str, str]) -> None:
+        self.inner = inner
+        self.skips = skips
+
+    def event(self, gate_id: str, phase: str, line: str | None = None) -> None:
+        self.inner.event(gate_id, phase, line)
+
+    def final(self, results: Sequence[GateResult]) -> None:
+        self.inner.final(relabel(list(results), self.skips))
