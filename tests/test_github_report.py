@@ -237,3 +237,23 @@ def test_report_without_token_is_a_clear_error(repo: Repo) -> None:
     proc = repo.gatekit("report", "github", "--sha", sha, env={"GITHUB_REPOSITORY": "o/r"})
     assert proc.returncode == 2
     assert "gatekit: error: no GitHub token: set GITHUB_TOKEN" in proc.stderr
+
+
+def test_a_forks_pull_request_sets_no_statuses_and_says_so_once(repo: Repo, tmp_path: Path) -> None:
+    write_config(repo, [gate("unit", "import sys; sys.exit(1)")])
+    base = repo.commit("config")
+    repo.git("checkout", "-q", "-b", "from-fork")
+    repo.write("src/x.py", "x = 1\n")
+    head = repo.commit("fork change")
+    repo.git("checkout", "-q", "main")
+    # the recorded pull_request_target payload is a fork's; GitHub sends the same for pull_request
+    event = payload(tmp_path, "pull_request_target", base=base, head=head, before=base)
+    with FakeGitHub() as fake:
+        env = ci_env(tmp_path, "pull_request", event, sha=base) | _env(fake)
+        proc = repo.gatekit("check", "--statuses", env=env)
+    assert proc.returncode == 1, explain(proc)
+    assert fake.seen == []
+    assert proc.stderr.count("a fork's pull request has a read-only token") == 1
+    assert [c.props.get("title") for c in commands(proc.stderr) if c.name == "error"] == [
+        "gatekit: unit"
+    ]

@@ -102,3 +102,28 @@ def test_summary_keeps_the_runbooks_code_spans(tmp_path: Path) -> None:
     text = build_summary(res, tmp_path)
     assert "  - Next action: Run `ruff check .` &lt;here&gt; then retry.\n" in text
     assert "Last 200 lines" not in text
+
+
+def test_summary_lists_junit_failures_and_kpis() -> None:
+    from gatekit.results import JUnitCase, JUnitSummary, KpiResult
+
+    junit = JUnitSummary(
+        tests=3,
+        failures=1,
+        errors=0,
+        skipped=0,
+        failing=(
+            JUnitCase(
+                suite="s", classname="tests.test_x", name="test_y", result="failure", message="a|b"
+            ),
+        ),
+    )
+    kpi = (
+        KpiResult(
+            metric="coverage", op=">=", threshold=0.9, value=0.85, passed=False, reason="low"
+        ),
+    )
+    res = _result([GateResult(id="unit", outcome=Outcome.FAILED, junit=junit, kpi=kpi)])
+    text = build_summary(res)
+    assert "| `unit` | `tests.test_x.test_y` | failure | a\\|b |" in text
+    assert "| `unit` | `coverage` | &gt;= 0.9 | 0.85 | :x: low |" in text

@@ -29,7 +29,13 @@ class CiRun:
         self.statuses = statuses
         self._api: GitHubApi | None = None
         self._forbidden = False
-        self.observer = CiObserver(stream, self._pending if statuses else None)
+        if statuses and self.event.fork and self.event.name == "pull_request":
+            # GitHub gives a fork's pull_request run a read-only token: do not even try
+            self._forbidden = True
+            self._say("a fork's pull request has a read-only token: annotations only, no statuses")
+        self.observer = CiObserver(
+            stream, self._pending if statuses and not self._forbidden else None
+        )
 
     def chain(self, override: str | None, shard: tuple[int, int] | None) -> str:
         base = override or self.event.chain
@@ -74,6 +80,8 @@ class CiRun:
             self._say(report.messages[0])
 
     def finish(self, result: RunResult, run_dir: Path | None, title: str = "gatekit") -> None:
+        if result.shard:
+            title = f"{title} (shard {result.shard})"
         publish(result, run_dir, self.environ, self.stream, groups=run_dir is not None, title=title)
         if not self.statuses or self._forbidden:
             return

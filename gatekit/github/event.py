@@ -111,8 +111,9 @@ def parse_event(
         )
         head_repo = doc["pull_request"].get("head", {}).get("repo") or {}
         base_repo = doc["pull_request"].get("base", {}).get("repo") or {}
-        fork = bool(head_repo.get("fork")) or (
-            head_repo.get("full_name") not in (None, base_repo.get("full_name"))
+        # a head repository that is gone (a deleted fork) counts as a fork
+        fork = bool(head_repo.get("fork")) or head_repo.get("full_name") != base_repo.get(
+            "full_name"
         )
         return CiEvent(
             name,
