@@ -66,7 +66,10 @@ class Script:
 
 
 class FakeGitHub:
-    def __init__(self) -> None:
+    """``prefix`` serves the API under a path, as GitHub Enterprise Server does (/api/v3)."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
         self.seen: list[Seen] = []
         self.scripts: list[Script] = []
         self.check_runs = 0
@@ -93,7 +96,7 @@ class FakeGitHub:
             do_GET = do_POST = do_PATCH = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{prefix}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeGitHub:
@@ -107,6 +110,10 @@ class FakeGitHub:
     def answer(
         self, method: str, path: str, raw: bytes, headers: Any
     ) -> tuple[int, dict[str, str], Any]:
+        if self.prefix:
+            if not path.startswith(self.prefix + "/"):
+                return 404, {}, {"message": f"Not Found (outside {self.prefix})"}
+            path = path[len(self.prefix) :]
         route = _route(method, path)
         op = route[0] if route else None
         try:

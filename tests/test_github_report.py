@@ -257,3 +257,19 @@ def test_a_forks_pull_request_sets_no_statuses_and_says_so_once(repo: Repo, tmp_
     assert [c.props.get("title") for c in commands(proc.stderr) if c.name == "error"] == [
         "gatekit: unit"
     ]
+
+
+def test_enterprise_server_api_path_and_a_token_without_checks_write(repo: Repo) -> None:
+    sha = _recorded_run(repo, markers=2)
+    with FakeGitHub(prefix="/api/v3") as fake:
+        fake.scripts.append(
+            Script(
+                403, body={"message": "Resource not accessible by integration"}, op="checks/create"
+            )
+        )
+        proc = repo.gatekit("report", "github", "--sha", sha, env=_env(fake))
+    assert proc.returncode == 0, explain(proc)
+    assert [s.status for s in fake.by_op("repos/create-commit-status")] == [201] * 4
+    assert [s.status for s in fake.by_op("checks/create")] == [403]
+    assert "no check run: the token may not create check runs ('checks: write')" in proc.stderr
+    assert "4 status(es)" in proc.stderr and "check run" not in proc.stderr.split("published")[1]
