@@ -273,3 +273,26 @@ def test_enterprise_server_api_path_and_a_token_without_checks_write(repo: Repo)
     assert [s.status for s in fake.by_op("checks/create")] == [403]
     assert "no check run: the token may not create check runs ('checks: write')" in proc.stderr
     assert "4 status(es)" in proc.stderr and "check run" not in proc.stderr.split("published")[1]
+
+
+def test_report_github_in_a_workflow_finds_the_events_checkpoint_and_head(
+    repo: Repo, tmp_path: Path
+) -> None:
+    write_config(repo, [gate("unit", "print('ok')")])
+    base = repo.commit("config")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("src/x.py", "x = 1\n")
+    head = repo.commit("feature")
+    repo.git("checkout", "-q", "main")
+    event = payload(tmp_path, "pull_request", base=base, head=head, before=base)
+    env = ci_env(tmp_path, "pull_request", event, sha="e" * 40)
+    checked = repo.gatekit("check", env=env)
+    assert checked.returncode == 0, explain(checked)
+    with FakeGitHub() as fake:
+        proc = repo.gatekit("report", "github", env=env | _env(fake))
+    assert proc.returncode == 0, explain(proc)
+    paths = {s.path for s in fake.by_op("repos/create-commit-status")}
+    assert paths == {f"/repos/octo-org/widgets/statuses/{head}"}  # the PR head, not the merge
+    assert fake.by_op("checks/create")[0].body["conclusion"] == "success"
+    tip = repo.git("rev-parse", "refs/gatekit/checkpoints/pr-42").strip()
+    assert f"published checkpoint {tip[:12]} (passed) on {head[:12]}" in proc.stderr
