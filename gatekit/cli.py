@@ -35,6 +35,8 @@ COMMANDS = (
     "pre-push",
     "approve",
     "daemon",
+    "report",
+    "collect",
 )
 
 

@@ -28,8 +28,27 @@ class HookChange:
 
 
 def hook_script(hook: str, python: str | None = None) -> str:
-    argv = [python or sys.executable, "-m", "gatekit", *HOOK_ARGS[hook]]
-    return f'#!/bin/sh\n{MARKER}\nexec {shlex.join(argv)} "$@"\n'
+    """The hook: a foreign hook kept as ``<hook>.legacy`` (``install --force``) runs first,
+    with the same arguments (and, for pre-push, the same stdin), as pre-commit chains one;
+    if it fails, so does the hook."""
+    run = f'{shlex.join([python or sys.executable, "-m", "gatekit", *HOOK_ARGS[hook]])} "$@"'
+    legacy = shlex.quote(f"{hook}.legacy")
+    head = f'#!/bin/sh\n{MARKER}\nlegacy="$(dirname "$0")"/{legacy}\n'
+    if hook in STDIN_HOOKS:
+        return head + (
+            'if [ -x "$legacy" ]; then\n'
+            '  input="$(cat; echo x)"\n'
+            '  input="${input%x}"\n'
+            '  printf \'%s\' "$input" | "$legacy" "$@" || exit $?\n'
+            f"  printf '%s' \"$input\" | {run}\n"
+            "  exit $?\n"
+            "fi\n"
+            f"exec {run}\n"
+        )
+    return head + f'if [ -x "$legacy" ]; then\n  "$legacy" "$@" || exit $?\nfi\nexec {run}\n'
+
+
+STDIN_HOOKS = frozenset({"pre-push"})  # git writes the pushed refs on the hook's stdin
 
 
 def hooks_dir(git_common_dir: Path, core_hooks_path: str | None, workdir: Path) -> Path:

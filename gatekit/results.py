@@ -57,6 +57,7 @@ class Finding(Rec):
     rule: str
     path: str
     line: int | None = None
+    column: int | None = None
     message: str
     severity: Literal["error", "warning", "note"] = "error"
 
@@ -138,6 +139,9 @@ class RunResult(Rec):
     duration: float
     chain: str | None = None
     checkpoint: str | None = None
+    shard: str | None = Field(
+        default=None, description="'K/N' when this run checked one shard of the plan"
+    )
 
 
 def verdict_for(

@@ -37,6 +37,10 @@ def _isolated_home(
         monkeypatch.setenv(key, value)
     for key in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
         monkeypatch.delenv(key, raising=False)
+    # The suite may itself run on GitHub Actions: no check may turn into --ci by accident.
+    for key in list(os.environ):
+        if key.startswith("GITHUB_") or key in ("GATEKIT_SKIP", "GH_TOKEN"):
+            monkeypatch.delenv(key, raising=False)
     # A `gatekit daemon` the developer runs must not serve the tests' checks
     # (tests/test_daemon.py starts its own and clears this).
     monkeypatch.setenv("GATEKIT_NO_DAEMON", "1")

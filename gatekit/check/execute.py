@@ -61,6 +61,8 @@ def execute(
             def materialise() -> Shadow:
                 real = stack.enter_context(pool.acquire(candidate))
                 found.extend(_secret_values(repo, plan, scanned, real.path))
+                if request.observer is not None:
+                    request.observer.secrets(found)
                 snapshots.append(snapshot_main(repo))
                 return real
 
@@ -70,6 +72,8 @@ def execute(
         else:
             shadow = stack.enter_context(pool.acquire(candidate))
             secrets = _secret_values(repo, plan, scanned, shadow.path)
+            if request.observer is not None:
+                request.observer.secrets(secrets)
             mask = _masker(secrets)
             snapshots.append(snapshot_main(repo))
         hooks = GateHooks(

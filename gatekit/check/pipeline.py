@@ -6,6 +6,7 @@ them. Side effects sit in the stages' own modules.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import sys
@@ -62,6 +63,14 @@ def run_check(
     candidate = resolve_candidate(repo, spec)
     branch = request.branch if request.branch is not None else current_branch(repo)
     plan = _plan(plans, loaded, root, request, branch, candidate.changed, env)
+    from gatekit.check.selection import RelabelReporter, extra_skips, relabel
+
+    skips = extra_skips(repo, request, plan)
+    if skips:
+        request = dataclasses.replace(request, skip=(*request.skip, *skips))
+        reporter = RelabelReporter(reporter, skips)
+    if request.observer is not None:
+        request.observer.planned(plan, candidate)
     run_id = new_run_id()
     run_dir = gatekit_dir(repo) / "runs" / run_id
     run_dir.mkdir(parents=True)
@@ -72,6 +81,7 @@ def run_check(
     )
     if cache is not None:
         results = [with_cache_key(r, plan, cache) for r in results]
+    results = relabel(results, skips)
     results.extend(guard_results(guard_changes))
     results = apply_approvals(repo, candidate.tree, results)
 
@@ -93,12 +103,15 @@ def run_check(
         environment=environment(),
         started_at=started_at,
         duration=round(time.monotonic() - started, 3),
+        shard=f"{request.shard[0]}/{request.shard[1]}" if request.shard else None,
     )
     report = CheckReport(result, plan, run_dir, result.exit_code)
     if request.record:
         from gatekit.record.checkpoints import chain_name_for, record_checkpoint
 
         chain = chain_name_for(repo, request.chain)
+        if request.shard and request.chain is None:  # shards push side by side
+            chain = chain_name_for(repo, f"{chain}-shard-{request.shard[0]}of{request.shard[1]}")
         checkpoint = record_checkpoint(repo, chain, candidate.tree, candidate.base, result)
         report.result = result.model_copy(update={"chain": chain, "checkpoint": checkpoint})
         report.messages.append(f"checkpoint {checkpoint[:12]} on chain {chain}")

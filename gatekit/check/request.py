@@ -7,12 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from gatekit.git.candidate import CandidateSpec
+    from collections.abc import Sequence
+
+    from gatekit.git.candidate import Candidate, CandidateSpec
     from gatekit.plan.model import GatePlan
     from gatekit.results import RunResult
+
+
+class CheckObserver(Protocol):
+    """Told what the check is about to do (CI reporting: masks, pending statuses)."""
+
+    def planned(self, plan: GatePlan, candidate: Candidate) -> None:
+        """The plan and candidate, before any gate runs."""
+
+    def secrets(self, values: Sequence[str]) -> None:
+        """Secret values found in the candidate, before any gate prints a line."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,10 @@ class CheckRequest:
     junit_xml: Path | None = None
     sarif: Path | None = None
     all_paths: bool = False  # --all: every gate planned as if every path changed
+    requested_skip: tuple[str, ...] = ()  # GATEKIT_SKIP: skipped by request, for one run
+    shard: tuple[int, int] | None = None  # (K, N) of --shard K/N
+    shard_gates: tuple[str, ...] | None = None  # the shard's gates as the matrix lists them
+    observer: CheckObserver | None = None
 
 
 @dataclass

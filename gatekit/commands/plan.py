@@ -39,21 +39,52 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the canonical plan JSON")
     out.add_argument("--explain", action="store_true", help="show the reason for every gate")
+    out.add_argument(
+        "--format",
+        choices=("text", "json", "github-matrix"),
+        help="github-matrix: the runnable gates as a JSON matrix for strategy.matrix",
+    )
+    p.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --format github-matrix: N shards balanced by recorded durations",
+    )
+    p.add_argument(
+        "--ci",
+        action="store_true",
+        help="the context of the GitHub event (as 'gatekit check --ci' plans it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from gatekit.plan.render import render_plan
     from gatekit.workspace import plan_for_repo
 
+    event, branch, changed = args.event or "manual", args.branch, args.changed
+    all_paths = args.all_paths
+    if args.ci:
+        from gatekit.github.plan import ci_context
+
+        event, branch, changed, all_paths = ci_context(os.environ, branch, all_paths)
     plan, _ = plan_for_repo(
         config_path=args.config,
-        event=args.event or "manual",
-        branch=args.branch,
-        changed=args.changed,
+        event=event,
+        branch=branch,
+        changed=changed,
         base=args.base,
-        all_paths=args.all_paths,
+        all_paths=all_paths,
     )
-    if args.json:
+    if args.format == "github-matrix":
+        from gatekit.git.repo import open_repo
+        from gatekit.plan.shards import github_matrix
+        from gatekit.record.durations import recorded_durations
+
+        print(github_matrix(plan, recorded_durations(open_repo(".")), args.shards))
+    elif args.json or args.format == "json":
         print(plan.canonical_json())
     else:
         print(render_plan(plan, explain=args.explain))
