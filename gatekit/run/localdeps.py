@@ -6,7 +6,9 @@ cache directory or the user's working tree. Requirement files are read from the
 candidate and flattened (nested ``-r``/``-c`` are relative to the file naming
 them, as pip reads them); their local lines (``.``, ``-e ./pkg``) become local
 packages (relative to the candidate root, pip's working directory), every other
-line stays for the package index. Paths that leave the candidate are refused.
+line stays for the installer as written (absolute paths too: they name no part
+of the candidate). Relative paths that leave the candidate are refused, and so
+are requirement files outside it.
 
 The reader is a callable so that the same parse serves the shadow (files) and
 the result cache (blobs of the candidate tree).
@@ -106,9 +108,9 @@ def _split_option(item: str) -> tuple[str | None, str]:
 def _is_path(value: str) -> bool:
     body = _EXTRAS.match(value)
     path = body.group("path") if body else value
-    if "://" in path or "@" in path or not path:
-        return False
-    return path.startswith((".", "/")) or "/" in path
+    if "://" in path or "@" in path or not path or path.startswith("/"):
+        return False  # an absolute path names no part of the candidate: the installer's
+    return path.startswith(".") or "/" in path
 
 
 def _inside(base: str, value: str, item: str) -> str:
