@@ -100,6 +100,8 @@ class _Prepare:
         self.number = number
         self.cache = runner.options.env_cache_dir
         self.installer_env = sandbox.installer_env(box.env, runner.environ)
+        # gates run with PYTHONDONTWRITEBYTECODE: compile once at install, not at every import
+        self.installer_env.setdefault("UV_COMPILE_BYTECODE", "1")
         self.uv = noxenv.uv_binary()
         self._phase: str | None = None
 
