@@ -156,7 +156,9 @@ def _local_inputs(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> 
             obj = tree[rel]
         except KeyError:
             return None
-        return obj.data.decode("utf-8", "replace") if obj.type_str == "blob" else None
+        if not isinstance(obj, pygit2.Blob):
+            return None
+        return obj.data.decode("utf-8", "replace")
 
     try:
         resolved = localdeps.resolve(deps, read)
