@@ -13,7 +13,7 @@ from conftest import Repo
 def share_uv_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """One uv cache for the whole run (all xdist workers): the index is read once per run.
+    """One uv (and pip) cache for the whole run (all xdist workers): the index is read once.
 
     Every test has its own HOME, so gatekit's environment cache stays per test.
     """
@@ -22,6 +22,8 @@ def share_uv_cache(
     cache = root / "uv-cache"
     cache.mkdir(exist_ok=True)
     monkeypatch.setenv("UV_CACHE_DIR", str(cache))
+    (root / "pip-cache").mkdir(exist_ok=True)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(root / "pip-cache"))
     return cache
 
 

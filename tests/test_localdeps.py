@@ -252,3 +252,46 @@ def test_two_concurrent_checks_of_two_candidates_never_share_the_installed_packa
         _out, err = p.communicate(timeout=300)
         assert p.returncode == 0, f"{name}: {err[-3000:]}"
         assert f"SAW {name}" in err
+
+
+# --- the result cache -------------------------------------------------------------------
+
+
+def test_cache_key_of_a_gate_with_paths_follows_its_local_packages_and_requirement_files(
+    repo: Repo,
+) -> None:
+    from test_cache_keys import gate, key
+
+    from gatekit.config.models import SessionSpec
+
+    deps = ["-r requirements/test.txt", "./pkg", "pytest"]
+    g = gate(paths=("tests/**",), session=SessionSpec(deps=deps, run=["pytest"]))
+    repo.write("tests/test_a.py", "def test(): pass\n")
+    repo.write("requirements/test.txt", "-r base.txt\n")
+    repo.write("requirements/base.txt", "pytest\n")
+    repo.write("pkg/pyproject.toml", "[project]\n")
+    repo.write("docs/index.md", "x\n")
+    first = key(repo, g)
+    repo.write("docs/index.md", "changed\n")
+    assert key(repo, g) == first  # outside the gate's inputs
+    for rel, text in (
+        ("requirements/base.txt", "pytest<9\n"),  # a nested requirement file
+        ("pkg/src/mod.py", "VALUE = 1\n"),  # the local package
+    ):
+        before = key(repo, g)
+        repo.write(rel, text)
+        assert key(repo, g) != before, rel
+
+
+@pytest.mark.slow
+def test_without_uv_virtualenv_and_pip_do_the_same(repo: Repo) -> None:
+    hatch_package(repo, "", "gkdemo", value="pip", script=True)
+    write_config(repo, [session_gate("t", ["."], cmd(SHOW), "gkdemo-where")])
+    repo.commit("package")
+    proc, doc = check_json(repo, "--rev", "HEAD", env={"GATEKIT_NO_UV": "1"}, expect=0)
+    log = gate_log(proc, doc, "t")
+    assert "Creating virtual environment (virtualenv)" in log
+    assert " -m pip wheel --no-deps " in log and " -m pip install --no-deps --target " in log
+    assert "/local/overlays/" in value_line(log) and "VALUE pip" in log
+    where = next(line for line in log.splitlines() if line.startswith("WHERE "))
+    assert where.endswith(" pip")

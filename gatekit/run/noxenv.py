@@ -164,8 +164,11 @@ def _working_uv() -> str | None:
 
 
 def spec_for(gate: PlannedGate) -> EnvSpec | None:
-    """The environment a ``session:`` gate needs; None when it has no deps."""
-    if gate.session is None or not gate.session.deps:
+    """The environment a ``session:`` gate needs; None when it has no deps, or deps that
+    name the candidate (their environment depends on it: gatekit.run.sessionenv)."""
+    from gatekit.run.localdeps import needs_candidate
+
+    if gate.session is None or not gate.session.deps or needs_candidate(gate.session.deps):
         return None
     return EnvSpec(gate.session.python, tuple(gate.session.deps), choose_backend())
 
