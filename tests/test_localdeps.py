@@ -295,3 +295,22 @@ def test_without_uv_virtualenv_and_pip_do_the_same(repo: Repo) -> None:
     assert "/local/overlays/" in value_line(log) and "VALUE pip" in log
     where = next(line for line in log.splitlines() if line.startswith("WHERE "))
     assert where.endswith(" pip")
+
+
+@pytest.mark.slow
+def test_a_setuptools_build_leaves_nothing_in_the_shadow(repo: Repo) -> None:
+    repo.write(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='gkdemo', version='1', py_modules=['gkdemo'])\n",
+    )
+    repo.write("gkdemo.py", "VALUE = 'setuptools'\n")
+    look = cmd(
+        "import os, gkdemo; print('VALUE', gkdemo.VALUE, 'FILE', gkdemo.__file__); "
+        "print('LEFT', sorted(p for p in os.listdir('.') if p == 'build' or p.endswith('.egg-info')))"
+    )
+    write_config(repo, [session_gate("t", ["."], look)])
+    repo.commit("setup.py package")
+    proc, doc = check_json(repo, "--rev", "HEAD", expect=0)
+    log = gate_log(proc, doc, "t")
+    assert "running bdist_wheel" in log  # the backend did build in place
+    assert "LEFT []" in log, log[-2000:]

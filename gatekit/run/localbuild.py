@@ -107,6 +107,43 @@ def build_command(source: Path, out: Path, python: str | None, uv: str | None) -
     return [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(out), str(source)]
 
 
+_ARTEFACTS = ("build", ".eggs")
+
+
+def artefact_snapshot(source: Path) -> set[Path]:
+    """What of a build's usual leftovers (``build/``, ``*.egg-info``) exists before it."""
+    return set(_artefacts(source))
+
+
+def remove_new_artefacts(source: Path, before: set[Path]) -> list[Path]:
+    """Remove the leftovers a build backend wrote into the source (setuptools writes
+    ``build/`` and ``*.egg-info`` in place): they are gatekit's writes, not the gate's,
+    and a later ``pytest`` would collect ``build/lib`` as a second copy of the tests."""
+    removed = []
+    for path in sorted(set(_artefacts(source)) - before):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _artefacts(source: Path) -> list[Path]:
+    out = []
+    for where in (source, source / "src"):
+        try:
+            entries = list(where.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if (
+                entry.is_dir()
+                and not entry.is_symlink()
+                and (name in _ARTEFACTS or name.endswith(".egg-info"))
+            ):
+                out.append(entry)
+    return out
+
+
 def finish_build(tmp: Path, final: Path) -> BuiltWheel:
     """Move a finished build into place (atomically) and mark it ready."""
     wheels = sorted(tmp.glob("*.whl"))

@@ -167,7 +167,11 @@ class _Prepare:
                     self._enter("install")
                     tmp = _fresh(final.with_name(final.name + ".tmp"))
                     argv = localbuild.build_command(source, tmp, python, self.uv)
-                    self._run(argv, source, f"local package {package.shown} did not build")
+                    before = localbuild.artefact_snapshot(source)
+                    try:
+                        self._run(argv, source, f"local package {package.shown} did not build")
+                    finally:
+                        localbuild.remove_new_artefacts(source, before)
                     try:
                         wheel = localbuild.finish_build(tmp, final)
                     except (OSError, ValueError) as exc:
