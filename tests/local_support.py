@@ -3,6 +3,7 @@ tests/test_real_projects.py): small real packages, one uv cache per test run."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def share_uv_cache(
     """
     base = tmp_path_factory.getbasetemp()
     root = base.parent if base.name.startswith("popen-gw") else base
+    # gatekit's environment cache follows XDG_CACHE_HOME when set: keep it in this test's HOME
+    monkeypatch.setenv("XDG_CACHE_HOME", str(Path(os.environ["HOME"]) / ".cache"))
     cache = root / "uv-cache"
     cache.mkdir(exist_ok=True)
     monkeypatch.setenv("UV_CACHE_DIR", str(cache))

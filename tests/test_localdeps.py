@@ -314,3 +314,27 @@ def test_a_setuptools_build_leaves_nothing_in_the_shadow(repo: Repo) -> None:
     log = gate_log(proc, doc, "t")
     assert "running bdist_wheel" in log  # the backend did build in place
     assert "LEFT []" in log, log[-2000:]
+
+
+def test_gc_removes_local_builds_unused_for_long_and_keeps_the_others(repo: Repo) -> None:
+    import os
+    import time
+
+    from gatekit.run.noxenv import default_cache_dir
+
+    local = default_cache_dir() / "local"
+    now = time.time()
+    for rel, age_days in (("wheels/old", 30), ("overlays/old", 20), ("overlays/new", 1)):
+        (local / rel).mkdir(parents=True)
+        (local / rel / "ready").write_text("ok\n")
+        os.utime(local / rel / "ready", (now - age_days * 86400,) * 2)
+    proc = repo.gatekit("gc", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "would remove local build wheels/old" in proc.stdout
+    assert (local / "wheels/old").is_dir()
+    proc = repo.gatekit("gc")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed local build wheels/old" in proc.stdout
+    assert "removed local build overlays/old" in proc.stdout
+    assert sorted(p.name for p in (local / "overlays").iterdir()) == ["new"]
+    assert not (local / "wheels/old").exists()

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Outcome
-from gatekit.run import localbuild, localdeps, noxenv, overlay, sandbox
+from gatekit.run import localbuild, localdeps, localgc, noxenv, overlay, sandbox
 from gatekit.run.proc import run_process
 from gatekit.run.retry import AttemptReport
 
@@ -160,7 +160,9 @@ class _Prepare:
         python = self.gate.session.python if self.gate.session else None
         final = localbuild.wheel_dir(self.cache, oid, python)
         wheel = localbuild.built_wheel(final)
-        if wheel is None:
+        if wheel is not None:
+            localgc.touch(final / "ready")
+        else:
             with noxenv.file_lock(final.with_suffix(".lock"), self.runner.registry.stopping):
                 wheel = localbuild.built_wheel(final)
                 if wheel is None:
@@ -182,6 +184,7 @@ class _Prepare:
         editable = item.package.editable
         final = overlay.overlay_dir(self.cache, key, item.oid, item.source if editable else None)
         if overlay.is_ready(final):
+            localgc.touch(final / "ready")
             return final
         with noxenv.file_lock(final.with_suffix(".lock"), self.runner.registry.stopping):
             if not overlay.is_ready(final):
