@@ -298,7 +298,8 @@ def test_without_uv_virtualenv_and_pip_do_the_same(repo: Repo) -> None:
 
 
 @pytest.mark.slow
-def test_a_setuptools_build_leaves_nothing_in_the_shadow(repo: Repo) -> None:
+@pytest.mark.parametrize("isolation", ["default", "exclusive"])
+def test_a_setuptools_build_leaves_nothing_in_the_shadow(repo: Repo, isolation: str) -> None:
     repo.write(
         "setup.py",
         "from setuptools import setup\nsetup(name='gkdemo', version='1', py_modules=['gkdemo'])\n",
@@ -310,7 +311,8 @@ def test_a_setuptools_build_leaves_nothing_in_the_shadow(repo: Repo) -> None:
     )
     write_config(repo, [session_gate("t", ["."], look)])
     repo.commit("setup.py package")
-    proc, doc = check_json(repo, "--rev", "HEAD", expect=0)
+    env = {"GATEKIT_ISOLATION": "exclusive"} if isolation == "exclusive" else None
+    proc, doc = check_json(repo, "--rev", "HEAD", env=env, expect=0)
     log = gate_log(proc, doc, "t")
     assert "running bdist_wheel" in log  # the backend did build in place
     assert "LEFT []" in log, log[-2000:]

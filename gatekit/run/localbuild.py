@@ -107,41 +107,40 @@ def build_command(source: Path, out: Path, python: str | None, uv: str | None) -
     return [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(out), str(source)]
 
 
-_ARTEFACTS = ("build", ".eggs")
-
-
-def artefact_snapshot(source: Path) -> set[Path]:
-    """What of a build's usual leftovers (``build/``, ``*.egg-info``) exists before it."""
-    return set(_artefacts(source))
-
-
-def remove_new_artefacts(source: Path, before: set[Path]) -> list[Path]:
-    """Remove the leftovers a build backend wrote into the source (setuptools writes
-    ``build/`` and ``*.egg-info`` in place): they are gatekit's writes, not the gate's,
-    and a later ``pytest`` would collect ``build/lib`` as a second copy of the tests."""
-    removed = []
-    for path in sorted(set(_artefacts(source)) - before):
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
-
-
-def _artefacts(source: Path) -> list[Path]:
-    out = []
-    for where in (source, source / "src"):
+# Runs the build (argv after "--") in the package directory (argv[1]), then removes
+# the leftovers it wrote there that were not there before: setuptools builds in
+# place (``build/``, ``*.egg-info``), and a later pytest would collect build/lib as
+# a second copy of the tests. Started inside the gate's view of the shadow, so the
+# build writes, like the gate, only into the gate's own layer.
+_CLEAN_BUILD = """
+import os, shutil, subprocess, sys
+src = sys.argv[1]
+argv = sys.argv[sys.argv.index("--") + 1:]
+def leftovers():
+    out = set()
+    for where in (src, os.path.join(src, "src")):
         try:
-            entries = list(where.iterdir())
+            names = os.listdir(where)
         except OSError:
             continue
-        for entry in entries:
-            name = entry.name
-            if (
-                entry.is_dir()
-                and not entry.is_symlink()
-                and (name in _ARTEFACTS or name.endswith(".egg-info"))
-            ):
-                out.append(entry)
+        for name in names:
+            path = os.path.join(where, name)
+            if (name in ("build", ".eggs") or name.endswith(".egg-info")) and os.path.isdir(path) and not os.path.islink(path):
+                out.add(path)
     return out
+before = leftovers()
+try:
+    code = subprocess.call(argv, cwd=src)
+finally:
+    for path in sorted(leftovers() - before):
+        shutil.rmtree(path, ignore_errors=True)
+sys.exit(code)
+"""
+
+
+def clean_build(source: Path, argv: list[str]) -> list[str]:
+    """``argv`` run in ``source`` by a wrapper that removes the build's leftovers there."""
+    return [sys.executable, "-c", _CLEAN_BUILD, str(source), "--", *argv]
 
 
 def finish_build(tmp: Path, final: Path) -> BuiltWheel:

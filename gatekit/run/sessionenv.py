@@ -14,6 +14,7 @@ A package that fails to build or install fails the gate in phase ``install``.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import time
 from dataclasses import dataclass
@@ -137,8 +138,7 @@ class _Prepare:
         if not locals_:
             return box
         dirs = [self._overlay(ready, spec.key, item) for item in locals_]
-        env = overlay.env_for(dirs, box.env)
-        return sandbox.Sandbox(env, box.cwd, box.home, box.tmp, box.isolate_network, box.notes)
+        return dataclasses.replace(box, env=overlay.env_for(dirs, box.env))
 
     # steps -------------------------------------------------------------
     def _resolve(self, deps: tuple[str, ...]) -> localdeps.ResolvedDeps:
@@ -169,11 +169,7 @@ class _Prepare:
                     self._enter("install")
                     tmp = _fresh(final.with_name(final.name + ".tmp"))
                     argv = localbuild.build_command(source, tmp, python, self.uv)
-                    before = localbuild.artefact_snapshot(source)
-                    try:
-                        self._run(argv, source, f"local package {package.shown} did not build")
-                    finally:
-                        localbuild.remove_new_artefacts(source, before)
+                    self._run(argv, source, f"local package {package.shown} did not build")
                     try:
                         wheel = localbuild.finish_build(tmp, final)
                     except (OSError, ValueError) as exc:
@@ -208,11 +204,17 @@ class _Prepare:
         self.runner._line(self.gate.id, self._phase or "install", line, None)
 
     def _run(self, argv: list[str], cwd: Path, failed: str) -> None:
+        """Build or install from ``cwd`` in the candidate: inside the gate's view of the
+        shadow when it has one (the build's writes are the gate's, never the shadow's),
+        with the network even when the gate has none (the index is needed)."""
         command = shlex.join(argv)
         self.log.write(f"$ {command}\n")
         self.log.flush()
+        started = localbuild.clean_build(cwd, argv)
+        if self.box.view is not None:
+            started = self.box.view.wrap(started, False)
         res = run_process(
-            argv,
+            started,
             cwd=cwd,
             env=self.installer_env,
             timeout=self.runner.options.env_timeout,
