@@ -43,6 +43,8 @@ def requirement_name(line: str) -> str | None:
 
 def package_oid(shadow: Path, rel: str, tree: str | None = None) -> str:
     """The tree OID of ``rel`` in the candidate (a content hash where there is no git tree)."""
+    if tree and not rel:
+        return tree  # the candidate's own tree: no repository to open
     import pygit2
 
     try:
