@@ -340,3 +340,18 @@ def test_gc_removes_local_builds_unused_for_long_and_keeps_the_others(repo: Repo
     assert "removed local build overlays/old" in proc.stdout
     assert sorted(p.name for p in (local / "overlays").iterdir()) == ["new"]
     assert not (local / "wheels/old").exists()
+
+
+def test_a_requirement_file_the_candidate_lacks_fails_in_phase_install(repo: Repo) -> None:
+    write_config(repo, [session_gate("t", ["-r requirements/test.txt"], "python -c pass")])
+    repo.write("requirements/test.txt", "pytest\n")  # in the working tree, not in the candidate
+    repo.commit("config")
+    repo.git("rm", "-q", "--cached", "requirements/test.txt")
+    proc, doc = check_json(repo, "--staged", expect=1)
+    g = gate_of(doc, "t")
+    assert g["outcome"] == "failed", explain(proc)
+    assert g["reason"] == (
+        "deps of the session: -r requirements/test.txt: no such file in the candidate"
+    )
+    runbook = (run_dir_of(proc) / "reports" / "t.md").read_text()
+    assert "- phase: install" in runbook and "Add the file or package to your change" in runbook

@@ -21,6 +21,11 @@ def next_action(
     phase: str | None = None,
 ) -> str:
     rerun = f"gatekit check --gate {gate.id}"
+    if phase == "install" and result.reason.startswith("deps of the session"):
+        return (
+            f"{result.reason}. Add the file or package to your change, or correct `deps` of "
+            f"gate `{gate.id}` in validation.yaml, then re-run `{rerun}`."
+        )
     if phase == "install":
         return (
             f"{result.reason}. The output below is the package's build (or the installer's); fix "
