@@ -140,12 +140,39 @@ def _extra_inputs(gate: PlannedGate) -> list[str]:
     return extra
 
 
+def _local_inputs(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> list[str]:
+    """Local packages and requirement files a session's deps name ("" = the whole tree)."""
+    from gatekit.run import localdeps
+
+    deps = tuple(gate.session.deps) if gate.session is not None else ()
+    if not gate.paths or not localdeps.needs_candidate(deps):
+        return []
+    import pygit2
+
+    tree = repo[tree_hex].peel(pygit2.Tree)
+
+    def read(rel: str) -> str | None:
+        try:
+            obj = tree[rel]
+        except KeyError:
+            return None
+        if not isinstance(obj, pygit2.Blob):
+            return None
+        return obj.data.decode("utf-8", "replace")
+
+    try:
+        resolved = localdeps.resolve(deps, read)
+    except localdeps.LocalDepsError:
+        return [""]  # the gate fails on it; key it by the whole tree
+    return [*resolved.read, *(p.path for p in resolved.local)]
+
+
 def tree_inputs(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> Any:
     """The part of a tree a gate depends on: its tree OID, or its matching entries."""
     import pygit2
 
-    extra = _extra_inputs(gate)
-    if not gate.paths:
+    extra = _extra_inputs(gate) + _local_inputs(repo, tree_hex, gate)
+    if not gate.paths or "" in extra:
         return str(repo[tree_hex].peel(pygit2.Tree).id)
     patterns = list(gate.paths) + [e for e in extra if not any(matches(e, p) for p in gate.paths)]
     return input_entries(repo, tree_hex, patterns)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+collect_ignore = ["data"]  # tests/data/projects holds real projects' own test suites
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",

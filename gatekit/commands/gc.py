@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "remove stale shadow worktrees and leftovers; --keep N also prunes old checkpoints"
+HELP = (
+    "remove stale shadow worktrees, old builds of local packages and leftovers; "
+    "--keep N also prunes old checkpoints"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,7 +38,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.older_than < 0 or (args.keep is not None and args.keep < 0):
         raise UsageError("--older-than and --keep take numbers >= 0")
+    from gatekit.run import localgc
+    from gatekit.run.noxenv import default_cache_dir
+
     repo = open_repo(".")
+    envs = default_cache_dir()
     if args.dry_run:
         import time
 
@@ -48,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
             stale = used is None or now - used >= args.older_than * 86400
             if stale and not pool.in_use(name):
                 print(f"would remove shadow {name}")
+        for entry in localgc.stale_entries(envs, args.older_than * 86400):
+            print(f"would remove local build {entry.parent.name}/{entry.name}")
         return 0
     from gatekit.git.shadowgc import gc_shadows
 
     for line in gc_shadows(repo, args.older_than * 86400):
         print(f"removed {line}")
+    for line in localgc.prune_local(envs, args.older_than * 86400):
+        print(f"removed local build {line.removeprefix('local/')}")
     if args.keep is not None:
         try:
             module = importlib.import_module("gatekit.record.checkpoints")

@@ -61,6 +61,12 @@ def preload() -> tuple[list[str], float]:
     except Exception as exc:
         failures.append(f"gatekit.plan.cache._code_stamp: {exc}")
     try:
+        from gatekit.run.noxenv import choose_backend
+
+        choose_backend()  # probes `uv --version` (~10 ms a check) once, in the server
+    except Exception as exc:
+        failures.append(f"gatekit.run.noxenv.choose_backend: {exc}")
+    try:
         from gatekit.cli import build_parser
 
         build_parser()

@@ -18,8 +18,21 @@ def next_action(
     command: str | None,
     shadow: Path,
     cache: Path,
+    phase: str | None = None,
 ) -> str:
     rerun = f"gatekit check --gate {gate.id}"
+    if phase == "install" and result.reason.startswith("deps of the session"):
+        return (
+            f"{result.reason}. Add the file or package to your change, or correct `deps` of "
+            f"gate `{gate.id}` in validation.yaml, then re-run `{rerun}`."
+        )
+    if phase == "install":
+        return (
+            f"{result.reason}. The output below is the package's build (or the installer's); fix "
+            f"the package in your change (its pyproject.toml, setup.cfg or setup.py, or the deps "
+            f"of gate `{gate.id}`), reproduce in the shadow worktree with `cd {shadow} && "
+            f"{command or 'uv build --wheel .'}`, then re-run `{rerun}`."
+        )
     if result.fix_tree:
         return f"The gate rewrote files. Apply its fixes with `gatekit check --apply-fixes`, then re-run `{rerun}`."
     if cls == "environment":

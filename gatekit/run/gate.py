@@ -12,7 +12,7 @@ from typing import IO
 
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Finding, GateResult, Outcome
-from gatekit.run import escapes, noxenv, sandbox
+from gatekit.run import escapes, noxenv, sandbox, sessionenv
 from gatekit.run.finish import next_action
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
@@ -233,31 +233,10 @@ class GateRunner:
     ) -> AttemptReport:
         assert gate.session is not None
         t0 = time.monotonic()
-        spec = noxenv.spec_for(gate)
-        if spec is not None:
-            cache = self.options.env_cache_dir
-            ready = noxenv.ready_env(cache, spec.key)
-            if ready is None:
-                self.phase(gate.id, "environment", attempt=number, env=spec.key)
-                try:
-                    ready = self._create_env(gate, spec, box, log)
-                except noxenv.EnvironmentFailure as exc:
-                    return AttemptReport(
-                        Outcome.ERROR,
-                        time.monotonic() - t0,
-                        exit_code=exc.exit_code,
-                        failure_class="environment",
-                        reason=exc.message,
-                        command=exc.command,
-                    )
-                except noxenv.LockStopped:
-                    return AttemptReport(
-                        Outcome.STOPPED,
-                        time.monotonic() - t0,
-                        failure_class="interrupted",
-                        reason="stopped: interrupted",
-                    )
-            box = box.with_path_first(ready.bin_dir, ready.venv)
+        if gate.session.deps:  # environment, local packages: gatekit.run.sessionenv
+            box, failed = sessionenv.prepare(self, gate, box, log, number)
+            if failed is not None:
+                return failed
         self.phase(gate.id, "running", attempt=number)
         deadline = time.monotonic() + gate.timeout
         code: int | None = 0
@@ -331,21 +310,6 @@ class GateRunner:
             )
         return dataclasses.replace(report, command=command)
 
-    def _create_env(
-        self, gate: PlannedGate, spec: noxenv.EnvSpec, box: sandbox.Sandbox, log: IO[str]
-    ) -> noxenv.ReadyEnv:
-        return noxenv.create_env(
-            spec,
-            self.options.env_cache_dir,
-            sandbox.installer_env(box.env, self.environ),
-            timeout=self.options.env_timeout,
-            grace=self.options.grace,
-            log=log,
-            on_line=lambda line: self._line(gate.id, "environment", line, None),
-            registry=self.registry,
-            on_start=lambda pid: self.status.set_pid(gate.id, pid),
-        )
-
     def _proc(
         self,
         gate: PlannedGate,
@@ -408,9 +372,10 @@ class GateRunner:
         report = self._last.get(gate.id)
         cls = report.failure_class if report else None
         command = report.command if report else None
+        phase = report.phase if report and report.phase else None
         self.status.write_runbook(
             gate.id,
-            phase="environment" if cls == "environment" else "running",
+            phase=phase or ("environment" if cls == "environment" else "running"),
             outcome=result.outcome.value,
             reason=result.reason,
             exit_code=report.exit_code if report else None,
@@ -418,6 +383,6 @@ class GateRunner:
             command=command,
             attempts=len(result.attempts),
             next_action=next_action(
-                gate, result, cls, command, self.shadow.path, self.options.env_cache_dir
+                gate, result, cls, command, self.shadow.path, self.options.env_cache_dir, phase
             ),
         )

@@ -21,6 +21,7 @@ import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -31,14 +32,16 @@ from typing import IO
 
 from gatekit.atomicfile import write_atomic
 from gatekit.plan.model import PlannedGate
+from gatekit.run.localbuild import BuiltWheel, deps_wheel, deps_wheel_name
 from gatekit.run.proc import LineCallback, ProcessRegistry, run_process
 
 ENV_SESSION = "env"
 MARKER = "ready"
-_KEY_VERSION = 1
+_KEY_VERSION = 2
 
 _backend_lock = threading.Lock()
 _backend: str | None = None
+_uv: str | None = None
 
 
 class EnvironmentFailure(Exception):
@@ -58,10 +61,22 @@ class LockStopped(Exception):
 
 
 @dataclass(frozen=True)
+class LocalDeclared:
+    """What a local package declares: the environment gets it, not the package."""
+
+    name: str
+    requires: tuple[str, ...]  # Requires-Dist lines (other local packages left out)
+    provides: tuple[str, ...]  # Provides-Extra
+    extras: tuple[str, ...]  # the extras the gate asks for
+
+
+@dataclass(frozen=True)
 class EnvSpec:
     python: str | None
-    deps: tuple[str, ...]
+    deps: tuple[str, ...]  # from the package index, as written
     backend: str
+    files: tuple[tuple[str, str], ...] = ()  # ("-r" | "-c", flattened content)
+    local: tuple[LocalDeclared, ...] = ()
 
     @property
     def key(self) -> str:
@@ -70,7 +85,16 @@ class EnvSpec:
             or f"current:{sys.implementation.name}:{sys.version.split()[0]}:{sys.executable}"
         )
         body = json.dumps(
-            {"v": _KEY_VERSION, "python": python, "deps": list(self.deps), "backend": self.backend},
+            {
+                "v": _KEY_VERSION,
+                "python": python,
+                "deps": list(self.deps),
+                "backend": self.backend,
+                "files": [list(f) for f in self.files],
+                "local": [
+                    [d.name, list(d.requires), list(d.provides), list(d.extras)] for d in self.local
+                ],
+            },
             sort_keys=True,
         )
         return hashlib.sha256(body.encode()).hexdigest()[:20]
@@ -93,18 +117,58 @@ def default_cache_dir(environ: dict[str, str] | None = None) -> Path:
 
 
 def choose_backend() -> str:
-    """uv when available (on PATH or as the uv package), virtualenv otherwise."""
-    global _backend
+    """uv when it runs here (the uv package, a gatekit dependency, or on PATH), else virtualenv."""
+    global _backend, _uv
     with _backend_lock:
         if _backend is None:
-            has_uv = shutil.which("uv") is not None or importlib.util.find_spec("uv") is not None
-            _backend = "uv" if has_uv else "virtualenv"
+            _uv = _working_uv()
+            _backend = "uv" if _uv is not None else "virtualenv"
         return _backend
 
 
+def uv_binary() -> str | None:
+    """The uv executable gatekit uses, None where uv cannot run."""
+    choose_backend()
+    return _uv
+
+
+def _working_uv() -> str | None:
+    if os.environ.get("GATEKIT_NO_UV"):
+        return None
+    candidates: list[str] = []
+    if importlib.util.find_spec("uv") is not None:
+        with contextlib.suppress(Exception):
+            from uv import find_uv_bin
+
+            candidates.append(find_uv_bin())
+    found = shutil.which("uv")
+    if found:
+        candidates.append(found)
+    for path in candidates:
+        try:
+            ok = (
+                subprocess.run(
+                    [path, "--version"],
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=10,
+                    check=False,
+                ).returncode
+                == 0
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if ok:
+            return path
+    return None
+
+
 def spec_for(gate: PlannedGate) -> EnvSpec | None:
-    """The environment a ``session:`` gate needs; None when it has no deps."""
-    if gate.session is None or not gate.session.deps:
+    """The environment a ``session:`` gate needs; None when it has no deps, or deps that
+    name the candidate (their environment depends on it: gatekit.run.sessionenv)."""
+    from gatekit.run.localdeps import needs_candidate
+
+    if gate.session is None or not gate.session.deps or needs_candidate(gate.session.deps):
         return None
     return EnvSpec(gate.session.python, tuple(gate.session.deps), choose_backend())
 
@@ -125,14 +189,29 @@ def ready_env(cache_dir: Path, key: str) -> ReadyEnv | None:
     return ReadyEnv(key, venv, bin_dir)
 
 
-def noxfile_text(spec: EnvSpec) -> str:
+def install_args(spec: EnvSpec, root: Path) -> list[str]:
+    """What the generated session installs: index deps, requirement files, local declarations."""
+    args = list(spec.deps)
+    for number, (option, _text) in enumerate(spec.files):
+        args += [option, str(root / "req" / f"{number}.txt")]
+    for declared in spec.local:
+        wheel = root / "local" / deps_wheel_name(declared.name)
+        extras = f"[{','.join(declared.extras)}]" if declared.extras else ""
+        args.append(f"{wheel}{extras}")
+    return args
+
+
+def noxfile_text(spec: EnvSpec, root: Path | None = None) -> str:
+    args = install_args(spec, root) if root is not None else list(spec.deps)
     return (
         '"""Generated by gatekit: creates one cached environment. Do not edit."""\n'
         "import nox\n\n"
         "nox.options.error_on_missing_interpreters = True\n\n\n"
         f"@nox.session(name={ENV_SESSION!r}, python={spec.python!r}, venv_backend={spec.backend!r})\n"
         "def env(session):\n"
-        f"    session.install(*{list(spec.deps)!r})\n"
+        f"    args = {args!r}\n"
+        "    if args:\n"
+        "        session.install(*args)\n"
     )
 
 
@@ -158,7 +237,13 @@ def prepare_creation(spec: EnvSpec, cache_dir: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (root / MARKER).unlink()
-    (root / "noxfile.py").write_text(noxfile_text(spec), encoding="utf-8")
+    for number, (_option, text) in enumerate(spec.files):
+        (root / "req").mkdir(exist_ok=True)
+        (root / "req" / f"{number}.txt").write_text(text, encoding="utf-8")
+    for declared in spec.local:
+        info = BuiltWheel(Path(), declared.name, declared.requires, declared.provides)
+        deps_wheel(root / "local", info, frozenset())
+    (root / "noxfile.py").write_text(noxfile_text(spec, root), encoding="utf-8")
     return root
 
 
@@ -169,6 +254,9 @@ def mark_ready(spec: EnvSpec, cache_dir: Path) -> ReadyEnv:
     if not found:
         raise EnvironmentFailure(f"nox finished but left no environment under {root / 'nox'}")
     venv = found[0]
+    from gatekit.run.overlay import install_hook
+
+    install_hook(venv)  # local packages are overlaid per candidate (gatekit.run.overlay)
     marker = {"key": spec.key, "venv": str(venv.relative_to(root)), "deps": list(spec.deps)}
     write_atomic(root / MARKER, json.dumps(marker, sort_keys=True) + "\n")
     return ReadyEnv(spec.key, venv, venv / "bin")

@@ -31,6 +31,7 @@ class AttemptReport:
     reason: str = ""
     command: str | None = None  # the command that decided the outcome
     notes: tuple[str, ...] = ()
+    phase: str | None = None  # where it failed when not "running" (e.g. "install")
 
     def attempt(self, number: int) -> Attempt:
         return Attempt(
