@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from gatekit.config.durations import parse_duration
+from gatekit.config.sizes import parse_size
 from gatekit.config.suggest import did_you_mean
 from gatekit.config.validate import _describe
 from gatekit.config.yamlsource import PathKey, Positions, format_path
@@ -41,6 +42,8 @@ class Checker:
         defaults = data.get("defaults")
         if isinstance(defaults, dict) and "timeout" in defaults:
             self._duration(("defaults", "timeout"), defaults["timeout"])
+        if isinstance(defaults, dict):
+            self._limits(("defaults", "limits"), defaults.get("limits"))
         gates = [g if isinstance(g, dict) else {} for g in _as_list(data.get("gates"))]
         ids = self.check_ids(gates)
         raw = _as_list(data.get("gates"))
@@ -101,6 +104,7 @@ class Checker:
             )
         if "timeout" in gate:
             self._duration((*base, "timeout"), gate["timeout"])
+        self._limits((*base, "limits"), gate.get("limits"))
         for j, need in enumerate(_as_list(gate.get("needs"))):
             if isinstance(need, str) and need not in ids:
                 hint = did_you_mean(need, ids)
@@ -147,6 +151,19 @@ class Checker:
             parse_duration(value)
         except ValueError as exc:
             self.add(path, str(exc))
+
+    def _limits(self, path: PathKey, value: Any) -> None:
+        if not isinstance(value, dict):
+            return  # absent, or a wrong type: the model reports it
+        for key in ("memory", "disk"):
+            size = value.get(key)
+            if isinstance(size, int | str) and not isinstance(size, bool):
+                try:
+                    parse_size(size)
+                except ValueError as exc:
+                    self.add((*path, key), str(exc))
+        if "cpu" in value and value["cpu"] is not None:
+            self._duration((*path, "cpu"), value["cpu"])
 
     def _globs(self, path: PathKey, value: Any) -> None:
         for item_path, pattern in _names(path, value):
