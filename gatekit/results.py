@@ -144,9 +144,7 @@ class GateResult(Rec):
         default=None, description="tree OID of the shadow after a fix gate, when it changed files"
     )
     notes: tuple[str, ...] = ()
-    code: str | None = Field(
-        default=None, description="machine-readable reason, e.g. LIMIT_MEMORY"
-    )
+    code: str | None = Field(default=None, description="machine-readable reason, e.g. LIMIT_MEMORY")
     cost: Cost | None = Field(default=None, description="the attempts' sum")
     limits_enforced: str | None = Field(
         default=None,
@@ -191,7 +189,9 @@ class RunResult(Rec):
 
 def run_cost(gates: tuple[GateResult, ...] | list[GateResult]) -> Cost | None:
     """What the run's gates spent in this run (a cached result's cost was spent before)."""
-    return add_costs([g.cost for g in gates if g.cost is not None and g.outcome is not Outcome.CACHED])
+    return add_costs(
+        [g.cost for g in gates if g.cost is not None and g.outcome is not Outcome.CACHED]
+    )
 
 
 def verdict_for(

@@ -22,7 +22,9 @@ def parse_size(value: object) -> int:
     elif isinstance(value, str):
         m = _SIZE.match(value.strip())
         if m is None:
-            raise ValueError(f"cannot read '{value}' as a size: use forms like '512K', '100M', '2G'")
+            raise ValueError(
+                f"cannot read '{value}' as a size: use forms like '512K', '100M', '2G'"
+            )
         size = int(float(m.group(1)) * _UNIT[m.group(2).upper()])
     else:
         raise ValueError("expected a size like 512M or 2G (or whole bytes)")

@@ -480,9 +480,7 @@ class GateRunner:
         )
 
 
-def _over_limit(
-    breach: limits.Breach, command: str, res: ProcResult, took: float
-) -> AttemptReport:
+def _over_limit(breach: limits.Breach, command: str, res: ProcResult, took: float) -> AttemptReport:
     return AttemptReport(
         Outcome.FAILED,
         took,

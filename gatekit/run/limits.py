@@ -168,13 +168,16 @@ class LimitWatch:
         if _FILE_TOO_LARGE in line:
             self._refused.add("LIMIT_DISK")
 
+    def due(self) -> float:
+        return self._next - time.monotonic()
+
     def poll(self, pgid: int) -> Breach | None:
         now = time.monotonic()
         if now < self._next:
             return None
         # look early and often at first: a short command's peak is otherwise never seen
         self._polls += 1
-        self._next = now + min(_SAMPLE, 0.005 * 2**self._polls)
+        self._next = now + min(_SAMPLE, 0.0025 * 2**self._polls)
         s = usage.sample_tree(pgid)
         self.peak_rss = max(self.peak_rss, s.rss, s.hwm)
         user, system = max(self._cpu_now[0], s.cpu_user), max(self._cpu_now[1], s.cpu_system)
@@ -240,6 +243,6 @@ class LimitWatch:
             wall=round(wall, 3),
             cpu_user=round(self.cpu_user, 3),
             cpu_system=round(self.cpu_system, 3),
-            peak_memory=self.peak_rss,
+            peak_memory=self.peak_rss or None,
             bytes_written=self.bytes_written,
         )

@@ -43,6 +43,9 @@ class Watch(Protocol):
     def poll(self, pgid: int) -> object | None:
         """Called often while the command runs; a breach (not None) stops its group."""
 
+    def due(self) -> float:
+        """Seconds until the watch wants to be polled again."""
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -218,8 +221,9 @@ def _pump(
     leader_exit: float | None = None
     try:
         while True:
+            wait = _POLL if watch is None else min(_POLL, max(watch.due(), 0.0))
             if not eof:
-                ready, _, _ = select.select([fd], [], [], _POLL)
+                ready, _, _ = select.select([fd], [], [], wait)
                 if ready:
                     data = os.read(fd, _CHUNK)
                     if data:
@@ -227,7 +231,7 @@ def _pump(
                     else:
                         eof = True
             else:
-                _exited(proc, _POLL)
+                _exited(proc, wait)
             now = time.monotonic()
             if leader_exit is None and _exited(proc):
                 leader_exit = now

@@ -76,7 +76,9 @@ def _children(pid: int) -> list[int]:
         return out
     for task in tasks:
         try:
-            out.extend(int(p) for p in (_PROC / str(pid) / "task" / task / "children").read_text().split())
+            out.extend(
+                int(p) for p in (_PROC / str(pid) / "task" / task / "children").read_text().split()
+            )
         except (OSError, ValueError):
             continue
     return out
