@@ -90,7 +90,11 @@ def test_plan_shows_limits_defaults_and_merges_them_per_limit(repo: Repo) -> Non
     )
     write_config(
         repo,
-        [gate("a", "pass"), gate("b", "pass", limits={"cpu": "90s", "open_files": 256})],
+        [
+            gate("a", "pass"),
+            gate("b", "pass", limits={"cpu": "90s", "open_files": 256}),
+            gate("c", "pass", limits=dict.fromkeys(["memory", "disk", "processes"], "unlimited")),
+        ],
         extends="policy.yaml",
         defaults={"limits": {"memory": "2G"}},
     )
@@ -105,6 +109,7 @@ def test_plan_shows_limits_defaults_and_merges_them_per_limit(repo: Repo) -> Non
         "open_files": None,
     }
     assert gates["b"]["cpu"] == 90.0 and gates["b"]["open_files"] == 256
+    assert set(gates["c"].values()) == {None}  # unlimited lifts the defaults' limits
     text = repo.gatekit("plan")
     assert "limits: memory 2.0 GiB, disk 20.0 GiB, processes 50 (enforced by rlimit)" in text.stdout
 

@@ -20,6 +20,7 @@ from gatekit.errors import ConfigIssue
 from gatekit.globs import GlobError, check_glob
 
 RUNNER_KEYS = ("session", "nox", "builtin")
+UNLIMITED = "unlimited"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -157,12 +158,12 @@ class Checker:
             return  # absent, or a wrong type: the model reports it
         for key in ("memory", "disk"):
             size = value.get(key)
-            if isinstance(size, int | str) and not isinstance(size, bool):
+            if isinstance(size, int | str) and not isinstance(size, bool) and size != UNLIMITED:
                 try:
                     parse_size(size)
                 except ValueError as exc:
                     self.add((*path, key), str(exc))
-        if "cpu" in value and value["cpu"] is not None:
+        if "cpu" in value and value["cpu"] not in (None, UNLIMITED):
             self._duration((*path, "cpu"), value["cpu"])
 
     def _globs(self, path: PathKey, value: Any) -> None:

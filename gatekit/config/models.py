@@ -45,7 +45,8 @@ Size = Annotated[int | str, Field(description="bytes, or a size like '512M', '2G
 
 
 class Limits(Strict):
-    """What a gate's processes, all of them together, may use."""
+    """What a gate's processes, all of them together, may use ("unlimited": no limit,
+    overriding the defaults)."""
 
     memory: Size | None = Field(default=None, description="resident memory of the gate's tree")
     cpu: Duration | None = Field(
@@ -54,8 +55,12 @@ class Limits(Strict):
     disk: Size | None = Field(
         default=None, description="bytes the gate may write in the shadow, its TMPDIR and HOME"
     )
-    processes: int | None = Field(default=None, ge=1, description="live processes of the gate")
-    open_files: int | None = Field(default=None, ge=1, description="open files per process")
+    processes: Annotated[int, Field(ge=1)] | Literal["unlimited"] | None = Field(
+        default=None, description="live processes of the gate"
+    )
+    open_files: Annotated[int, Field(ge=1)] | Literal["unlimited"] | None = Field(
+        default=None, description="open files per process"
+    )
 
 
 class SessionSpec(Strict):

@@ -138,9 +138,9 @@ def _limits(gate: Limits | None, defaults: Limits | None) -> GateLimits:
     memory, cpu, disk = first("memory"), first("cpu"), first("disk")
     processes, open_files = first("processes"), first("open_files")
     return GateLimits(
-        memory=None if memory is None else parse_size(memory),
-        cpu=None if cpu is None else parse_duration(cpu),
-        disk=None if disk is None else parse_size(disk),
+        memory=None if memory in (None, "unlimited") else parse_size(memory),
+        cpu=None if cpu in (None, "unlimited") else parse_duration(cpu),
+        disk=None if disk in (None, "unlimited") else parse_size(disk),
         processes=processes if isinstance(processes, int) else None,
         open_files=open_files if isinstance(open_files, int) else None,
     )

@@ -12,7 +12,7 @@ from typing import IO
 
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Cost, Finding, GateResult, Outcome, add_costs
-from gatekit.run import escapes, limits, noxenv, sandbox
+from gatekit.run import escapes, limits, noxenv, sandbox, usage
 from gatekit.run.finish import next_action
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
@@ -214,9 +214,9 @@ class GateRunner:
 
     def _builtin(self, gate: PlannedGate, log: IO[str]) -> AttemptReport:
         """A built-in gate runs in this thread: its cost is the thread's CPU time."""
-        cpu0 = _thread_cpu()
+        cpu0 = usage.thread_cpu()
         report = self._builtin_body(gate, log)
-        cpu1 = _thread_cpu()
+        cpu1 = usage.thread_cpu()
         cost = Cost(wall=round(report.duration, 3))
         if cpu0 is not None and cpu1 is not None:
             cost = cost.model_copy(
@@ -324,7 +324,7 @@ class GateRunner:
                 res = self._proc(gate, argv, box, log, matcher, deadline - time.monotonic(), watch)
                 breach = watch.ended(res)
                 if breach is not None:
-                    return _over_limit(breach, command, res, time.monotonic() - t0)
+                    return breach.report(command, res.exit_code, time.monotonic() - t0)
             report = judge(gate.retries, gate.timeout, res, command, matcher, time.monotonic() - t0)
             if report is not None:
                 return report
@@ -369,9 +369,7 @@ class GateRunner:
         shown = f"nox -s {gate.nox}"
         breach = watch.ended(res)
         if breach is not None:
-            return dataclasses.replace(
-                _over_limit(breach, shown, res, time.monotonic() - t0), command=command
-            )
+            return breach.report(command, res.exit_code, time.monotonic() - t0)
         report = judge(gate.retries, gate.timeout, res, shown, matcher, time.monotonic() - t0)
         if report is None:
             return AttemptReport(
@@ -478,26 +476,3 @@ class GateRunner:
                 gate, result, cls, command, self.shadow.path, self.options.env_cache_dir
             ),
         )
-
-
-def _over_limit(breach: limits.Breach, command: str, res: ProcResult, took: float) -> AttemptReport:
-    return AttemptReport(
-        Outcome.FAILED,
-        took,
-        res.exit_code,
-        "deterministic",
-        breach.reason,
-        command,
-        code=breach.code,
-    )
-
-
-def _thread_cpu() -> tuple[float, float] | None:
-    """CPU seconds (user, system) of the calling thread, where the system tells."""
-    import resource
-
-    who = getattr(resource, "RUSAGE_THREAD", None)
-    if who is None:
-        return None
-    ru = resource.getrusage(who)
-    return ru.ru_utime, ru.ru_stime

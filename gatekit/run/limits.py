@@ -10,9 +10,11 @@ Two layers, because this machine may not let gatekit create cgroups:
   ``limits.processes``. They bound what one process can take between two looks
   of the watcher;
 - for the tree, a watcher (:class:`LimitWatch`) the runner polls every 0.1 s:
-  resident memory, CPU seconds and live processes of the tree, and every 0.5 s
-  (less often on a large shadow) the bytes added under the shadow, TMPDIR and
-  HOME. A breach kills the command's process group at once.
+  resident memory, CPU seconds and live processes of the tree (more often in
+  the first 0.1 s, to see short commands at all), and every 0.5 s (less often
+  on a large shadow) the size of the files under the shadow, TMPDIR and HOME
+  modified since the attempt began. A breach kills the command's process group
+  at once.
 
 Which one applied is the result's ``limits_enforced`` ("rlimit"); cgroup v2
 enforcement is not built yet (see the README).
@@ -30,13 +32,15 @@ from pathlib import Path
 
 from gatekit.config.sizes import format_size
 from gatekit.plan.model import GateLimits
-from gatekit.results import Cost
+from gatekit.results import Cost, Outcome
 from gatekit.run import usage
 from gatekit.run.proc import ProcResult
+from gatekit.run.retry import AttemptReport
 
 RLIMIT = "rlimit"
 _SAMPLE = 0.1
 _DISK_SAMPLE = 0.5
+_CLOCK_SLACK = 0.01  # file times come from a coarse clock, up to a tick behind time.time()
 _MEMORY_REFUSED = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 _FILE_TOO_LARGE = "File too large"
 _SIGXCPU = 24
@@ -72,6 +76,12 @@ class Breach:
                 f"({what[1]} {limit})"
             )
         return f"{self.code}: the gate's {what[0]} reached {reached}, over {what[1]} ({limit})"
+
+    def report(self, command: str, exit_code: int | None, took: float) -> AttemptReport:
+        """The attempt's report: failed, deterministic (never retried blindly), the code."""
+        return AttemptReport(
+            Outcome.FAILED, took, exit_code, "deterministic", self.reason, command, code=self.code
+        )
 
 
 def _show(code: str, value: float) -> str:
@@ -145,7 +155,7 @@ class LimitWatch:
     cpu_system: float = 0.0
     bytes_written: int = 0
     disk: int = 0
-    _base: int = 0
+    _since: float = 0.0
     _next: float = 0.0
     _next_disk: float = 0.0
     _disk_cost: float = 0.0
@@ -158,8 +168,9 @@ class LimitWatch:
         # a command's ru_maxrss includes the memory of gatekit, whose child it was
         # until exec: it is only the command's own when larger than that
         self._own_hwm = usage.vm_hwm("self")
-        if self.limits.disk is not None:
-            self._base = usage.tree_bytes(self.views)
+        # files modified from now on are the gate's (less a tick of the kernel's clock)
+        self._since = time.time() - _CLOCK_SLACK
+        self._next_disk = time.monotonic() + _DISK_SAMPLE
 
     def feed(self, line: str) -> None:
         """An output line: notice allocations and writes the rlimits refused."""
@@ -192,7 +203,7 @@ class LimitWatch:
             return Breach("LIMIT_CPU", spent, lim.cpu)
         if lim.disk is not None and now >= self._next_disk:
             t0 = time.monotonic()
-            self.disk = max(self.disk, usage.tree_bytes(self.views) - self._base)
+            self.disk = max(self.disk, usage.written_bytes(self.views, self._since))
             took = time.monotonic() - t0
             self._next_disk = now + max(_DISK_SAMPLE, 10 * took)
             if self.disk > lim.disk:
@@ -212,8 +223,8 @@ class LimitWatch:
         self._cpu_now = (0.0, 0.0)
         self._next = 0.0
         self._polls = 0
-        if self.limits.disk is not None:  # the figure as the command left it
-            self.disk = max(self.disk, usage.tree_bytes(self.views) - self._base)
+        if self.limits.disk is not None and not res.ok:  # the figure as it was left
+            self.disk = max(self.disk, usage.written_bytes(self.views, self._since))
         if isinstance(res.breach, Breach):
             return res.breach
         if res.ok or res.timed_out or res.stopped or res.exit_code is None:

@@ -56,6 +56,17 @@ def _stat(pid: int) -> _Stat | None:
     return _Stat(f[0], int(f[1]), int(f[2]), user, system, int(f[21]) * _PAGE)
 
 
+def thread_cpu() -> tuple[float, float] | None:
+    """CPU seconds (user, system) of the calling thread, where the system tells."""
+    import resource
+
+    who = getattr(resource, "RUSAGE_THREAD", None)
+    if who is None:
+        return None
+    ru = resource.getrusage(who)
+    return ru.ru_utime, ru.ru_stime
+
+
 def vm_hwm(pid: int | str) -> int:
     """Peak resident memory of one process since its last exec (bytes; 0 when gone)."""
     try:
@@ -114,8 +125,9 @@ def sample_tree(leader: int) -> TreeSample:
     return TreeSample(rss, user, system, processes, hwm)
 
 
-def tree_bytes(paths: list[Path]) -> int:
-    """Apparent size of the regular files under ``paths`` (a shadow's .git excluded)."""
+def written_bytes(paths: list[Path], since: float) -> int:
+    """Apparent size of the regular files under ``paths`` modified at or after ``since``
+    (a shadow's .git excluded): what a gate started at ``since`` wrote there."""
     total = 0
     stack = [str(p) for p in paths]
     while stack:
@@ -131,7 +143,9 @@ def tree_bytes(paths: list[Path]) -> int:
                         if entry.name != ".git":
                             stack.append(entry.path)
                     elif entry.is_file(follow_symlinks=False):
-                        total += entry.stat(follow_symlinks=False).st_size
+                        st = entry.stat(follow_symlinks=False)
+                        if st.st_mtime >= since:
+                            total += st.st_size
                 except OSError:
                     continue
     return total
