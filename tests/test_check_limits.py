@@ -31,10 +31,14 @@ def _shadow_files(repo: Repo) -> set[str]:
     return out
 
 
-def test_disk_breach_fails_the_gate_and_its_files_are_gone(repo: Repo) -> None:
+@pytest.mark.parametrize("isolation", ["overlay", "exclusive"])
+def test_disk_breach_fails_the_gate_and_its_files_are_gone(repo: Repo, isolation: str) -> None:
+    """In its own overlay view (the default where the kernel allows it) and in the shared
+    shadow (exclusive mode), the gate's files are gone afterwards."""
     write_config(repo, [gate("fill", FILL, limits={"disk": "20M"})])
     repo.commit("config")
-    proc, doc = check_json(repo, "--rev", "HEAD", expect=1)
+    env = {"GATEKIT_ISOLATION": isolation}
+    proc, doc = check_json(repo, "--rev", "HEAD", env=env, expect=1)
     g = gate_of(doc, "fill")
     assert g["outcome"] == "failed"
     assert g["code"] == "LIMIT_DISK", g["reason"]

@@ -50,11 +50,11 @@ class Heartbeat:
         self._thread.join()
 
 
-# After each 10 MiB: "resident-bytes time" into ./progress (the gate is killed mid-way)
+# After each 10 MiB: "resident-bytes time" into $TMPDIR/progress (it is killed mid-way)
 LEAK = """
 import os, time
 chunks = []
-with open("progress", "w") as out:
+with open(os.path.join(os.environ["TMPDIR"], "progress"), "w") as out:
     while len(chunks) < 40:  # at most 400 MiB
         chunks.append(bytearray(10 * 2**20))
         rss = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -84,7 +84,7 @@ def test_memory_runaway_fails_with_limit_memory_within_2s(tmp_path: Path) -> Non
     assert r.reason.startswith("LIMIT_MEMORY: the gate's resident memory reached ")
     assert "over limits.memory (100.0 MiB)" in r.reason
     assert r.limits_enforced == limits.RLIMIT
-    assert ended - _crossed(tmp_path / "shadow" / "progress", 100 * M) < 2.0
+    assert ended - _crossed(run_dir / "sandbox" / "leak" / "tmp" / "progress", 100 * M) < 2.0
     log = (run_dir / r.log).read_text() if r.log else ""
     assert "allocated everything" not in log.splitlines()
     assert r.cost is not None and r.cost.peak_memory is not None
@@ -154,7 +154,7 @@ def test_disk_writer_fails_with_limit_disk(tmp_path: Path) -> None:
     code = (
         "import os, time\n"
         "for i in range(60):\n"
-        "    with open(os.path.join(os.environ['TMPDIR'] if i % 2 else '.', f'f{i}'), 'wb') as f:\n"
+        "    with open(os.path.join(os.environ['TMPDIR' if i % 2 else 'HOME'], f'f{i}'), 'wb') as f:\n"
         "        f.write(b'x' * 2**20)\n"
         "    time.sleep(0.03)\n"
         "print('wrote everything')"
@@ -166,11 +166,12 @@ def test_disk_writer_fails_with_limit_disk(tmp_path: Path) -> None:
     assert r.code == "LIMIT_DISK"
     assert "over limits.disk (20.0 MiB)" in r.reason
     tmp = run_dir / "sandbox" / "fill" / "tmp"
-    assert list(tmp.iterdir()) == []  # TMPDIR emptied (the shadow's reset: test_check_limits)
+    assert list(tmp.iterdir()) == []  # TMPDIR and HOME emptied (the shadow: test_check_limits)
+    assert list((run_dir / "sandbox" / "fill" / "home").iterdir()) == []
 
 
 def test_one_file_over_the_disk_limit_is_refused(tmp_path: Path) -> None:
-    code = "open('big', 'wb').write(b'x' * (30 * 2**20))"
+    code = "import os; open(os.environ['TMPDIR'] + '/big', 'wb').write(b'x' * (30 * 2**20))"
     g = gate("big", py(code), limits=GateLimits(disk=10 * M))
     res, _ = run(plan(g), tmp_path)
     r = res["big"]
@@ -179,8 +180,8 @@ def test_one_file_over_the_disk_limit_is_refused(tmp_path: Path) -> None:
 
 
 FORK_LOOP = """
-import subprocess, time
-with open("pids", "w") as out:
+import os, subprocess, time
+with open(os.path.join(os.environ["HOME"], "pids"), "w") as out:
     for _ in range(200):
         p = subprocess.Popen(["sleep", "60"])
         out.write(f"{p.pid}\\n"); out.flush()
@@ -192,13 +193,13 @@ time.sleep(60)
 def test_fork_loop_is_contained_and_every_process_gone(tmp_path: Path) -> None:
     g = gate("forks", py(FORK_LOOP), timeout=60, limits=GateLimits(processes=20))
     t0 = time.monotonic()
-    res, _ = run(plan(g), tmp_path)
+    res, run_dir = run(plan(g), tmp_path)
     r = res["forks"]
     assert r.outcome is Outcome.FAILED
     assert r.code == "LIMIT_PROCESSES"
     assert "over limits.processes (20)" in r.reason
     assert time.monotonic() - t0 < 30
-    pids = [int(x) for x in (tmp_path / "shadow" / "pids").read_text().split()]
+    pids = [int(x) for x in (run_dir / "sandbox" / "forks" / "home" / "pids").read_text().split()]
     assert 15 <= len(pids) < 200
     assert all(process_gone(pid) for pid in pids)
 
@@ -247,7 +248,10 @@ def test_cost_agrees_with_gnu_time(tmp_path: Path) -> None:
 def test_every_attempt_has_a_cost_and_the_gate_their_sum(tmp_path: Path) -> None:
     from run_helpers import retries
 
-    code = "import os, sys\nsys.exit(0 if os.path.exists('again') else (open('again','w'), 1)[1])"
+    code = (
+        "import os, sys\nmark = os.path.join(os.environ['HOME'], 'again')\n"
+        "sys.exit(0 if os.path.exists(mark) else (open(mark, 'w'), 1)[1])"
+    )
     g = gate("flaky", py(code), retry=retries(flaky=1))
     res, _ = run(plan(g), tmp_path)
     r = res["flaky"]

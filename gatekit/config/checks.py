@@ -163,6 +163,10 @@ class Checker:
                     parse_size(size)
                 except ValueError as exc:
                     self.add((*path, key), str(exc))
+        for key in ("processes", "open_files"):
+            count = value.get(key)
+            if isinstance(count, int) and not isinstance(count, bool) and count < 1:
+                self.add((*path, key), f"must be at least 1 (or 'unlimited'), got {count}")
         if "cpu" in value and value["cpu"] not in (None, UNLIMITED):
             self._duration((*path, "cpu"), value["cpu"])
 

@@ -55,11 +55,11 @@ class Limits(Strict):
     disk: Size | None = Field(
         default=None, description="bytes the gate may write in the shadow, its TMPDIR and HOME"
     )
-    processes: Annotated[int, Field(ge=1)] | Literal["unlimited"] | None = Field(
-        default=None, description="live processes of the gate"
+    processes: int | Literal["unlimited"] | None = Field(
+        default=None, description="live processes of the gate (at least 1)"
     )
-    open_files: Annotated[int, Field(ge=1)] | Literal["unlimited"] | None = Field(
-        default=None, description="open files per process"
+    open_files: int | Literal["unlimited"] | None = Field(
+        default=None, description="open files per process (at least 1)"
     )
 
 
