@@ -16,7 +16,8 @@ Two layers, because this machine may not let gatekit create cgroups:
   modified since the attempt began. A breach kills the command's process group
   at once.
 
-Which one applied is the result's ``limits_enforced`` ("rlimit"); cgroup v2
+Which applied is the result's ``limits_enforced``: "rlimit" (both layers) or
+"watch" (no ``prlimit`` on this system: the watcher alone); cgroup v2
 enforcement is not built yet (see the README).
 """
 
@@ -38,6 +39,7 @@ from gatekit.run.proc import ProcResult
 from gatekit.run.retry import AttemptReport
 
 RLIMIT = "rlimit"
+WATCH = "watch"  # no prlimit here: the tree watcher alone
 _SAMPLE = 0.1
 _DISK_SAMPLE = 0.5
 _CLOCK_SLACK = 0.01  # file times come from a coarse clock, up to a tick behind time.time()
@@ -100,7 +102,7 @@ def enforcement(limits: GateLimits) -> str | None:
     """How ``limits`` are enforced here (None: there are none, or not on this system)."""
     if not active(limits) or not usage.available():
         return None
-    return RLIMIT
+    return RLIMIT if shutil.which("prlimit") is not None else WATCH
 
 
 def rlimit_argv(limits: GateLimits) -> list[str]:
