@@ -81,14 +81,18 @@ def test_memory_runaway_fails_with_limit_memory_within_2s(tmp_path: Path) -> Non
     r = res["leak"]
     assert r.outcome is Outcome.FAILED
     assert r.code == "LIMIT_MEMORY"
-    assert r.reason.startswith("LIMIT_MEMORY: the gate's resident memory reached ")
-    assert "over limits.memory (100.0 MiB)" in r.reason
+    # the watcher stops it; on a machine so loaded that the watcher looks late, the
+    # per-process cap (twice the limit) refuses the allocation first: LIMIT_MEMORY too
+    assert r.reason.startswith("LIMIT_MEMORY: ") and (
+        "over limits.memory (100.0 MiB)" in r.reason or "(limits.memory 100.0 MiB)" in r.reason
+    )
     assert r.limits_enforced == limits.RLIMIT
     assert ended - _crossed(run_dir / "sandbox" / "leak" / "tmp" / "progress", 100 * M) < 2.0
     log = (run_dir / r.log).read_text() if r.log else ""
     assert "allocated everything" not in log.splitlines()
+    assert "=== gatekit: the gate's processes then: python" in log  # which process it was
     assert r.cost is not None and r.cost.peak_memory is not None
-    assert 100 * M < r.cost.peak_memory < 200 * M  # stopped soon after the crossing
+    assert 90 * M < r.cost.peak_memory < 232 * M  # stopped soon after the crossing
     assert beat.gap < 1.0
     runbook = (run_dir / "reports" / "leak.md").read_text()
     assert "raise limits.memory or fix the leak" in runbook
@@ -128,7 +132,7 @@ def test_cpu_spinner_is_stopped_with_limit_cpu(tmp_path: Path) -> None:
     r = res["spin"]
     assert r.outcome is Outcome.FAILED
     assert r.code == "LIMIT_CPU"
-    assert "over limits.cpu (1.0s)" in r.reason
+    assert "over limits.cpu (1.00s)" in r.reason
     assert time.monotonic() - t0 < 20
     assert r.cost is not None and r.cost.cpu_user is not None and r.cost.cpu_user >= 0.9
 

@@ -324,6 +324,7 @@ class GateRunner:
                 res = self._proc(gate, argv, box, log, matcher, deadline - time.monotonic(), watch)
                 breach = watch.ended(res)
                 if breach is not None:
+                    _log_breach(log, breach)
                     return breach.report(command, res.exit_code, time.monotonic() - t0)
             report = judge(gate.retries, gate.timeout, res, command, matcher, time.monotonic() - t0)
             if report is not None:
@@ -369,6 +370,7 @@ class GateRunner:
         shown = f"nox -s {gate.nox}"
         breach = watch.ended(res)
         if breach is not None:
+            _log_breach(log, breach)
             return breach.report(command, res.exit_code, time.monotonic() - t0)
         report = judge(gate.retries, gate.timeout, res, shown, matcher, time.monotonic() - t0)
         if report is None:
@@ -476,3 +478,11 @@ class GateRunner:
                 gate, result, cls, command, self.shadow.path, self.options.env_cache_dir
             ),
         )
+
+
+def _log_breach(log: IO[str], breach: limits.Breach) -> None:
+    """The breach and the tree as it was stopped, into the log (and so the runbook)."""
+    log.write(f"=== gatekit: {breach.reason} ===\n")
+    if breach.tree:
+        log.write(f"=== gatekit: the gate's processes then: {breach.tree} ===\n")
+    log.flush()

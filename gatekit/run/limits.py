@@ -62,6 +62,7 @@ class Breach:
     reached: float  # bytes, seconds or processes
     limit: float
     refused: str = ""  # set when a per-process rlimit refused it: what was refused
+    tree: str = ""  # the tree when it was stopped (usage.describe), for the log
 
     @property
     def reason(self) -> str:
@@ -90,7 +91,7 @@ def _show(code: str, value: float) -> str:
     if code in ("LIMIT_MEMORY", "LIMIT_DISK"):
         return format_size(value)
     if code == "LIMIT_CPU":
-        return f"{value:.1f}s"
+        return f"{value:.2f}s"
     return f"{value:.0f}"
 
 
@@ -197,12 +198,12 @@ class LimitWatch:
         self._cpu_now = (user, system)
         lim = self.limits
         if lim.memory is not None and s.rss > lim.memory:
-            return Breach("LIMIT_MEMORY", s.rss, lim.memory)
+            return Breach("LIMIT_MEMORY", s.rss, lim.memory, tree=usage.describe(s))
         if lim.processes is not None and s.processes > lim.processes:
-            return Breach("LIMIT_PROCESSES", s.processes, lim.processes)
+            return Breach("LIMIT_PROCESSES", s.processes, lim.processes, tree=usage.describe(s))
         spent = self.cpu_user + self.cpu_system + user + system
         if lim.cpu is not None and spent > lim.cpu:
-            return Breach("LIMIT_CPU", spent, lim.cpu)
+            return Breach("LIMIT_CPU", spent, lim.cpu, tree=usage.describe(s))
         if lim.disk is not None and now >= self._next_disk:
             t0 = time.monotonic()
             self.disk = max(self.disk, usage.written_bytes(self.views, self._since))

@@ -27,6 +27,7 @@ class TreeSample:
     cpu_system: float
     processes: int  # live (non-zombie) members
     hwm: int = 0  # bytes: the largest resident high-water mark of one member
+    members: tuple[tuple[int, str, int], ...] = ()  # (pid, command name, rss) of the live ones
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class _Stat:
     user: float
     system: float
     rss: int
+    comm: str = ""
 
 
 def available() -> bool:
@@ -53,7 +55,8 @@ def _stat(pid: int) -> _Stat | None:
         return None
     user = (int(f[11]) + int(f[13])) / _TICK
     system = (int(f[12]) + int(f[14])) / _TICK
-    return _Stat(f[0], int(f[1]), int(f[2]), user, system, int(f[21]) * _PAGE)
+    comm = text[text.find("(") + 1 : text.rfind(")")]
+    return _Stat(f[0], int(f[1]), int(f[2]), user, system, int(f[21]) * _PAGE, comm)
 
 
 def thread_cpu() -> tuple[float, float] | None:
@@ -105,6 +108,7 @@ def sample_tree(leader: int) -> TreeSample:
                 roots.append(pid)
     seen: set[int] = set()
     rss = processes = hwm = 0
+    members: list[tuple[int, str, int]] = []
     user = system = 0.0
     stack = roots
     while stack:
@@ -121,8 +125,23 @@ def sample_tree(leader: int) -> TreeSample:
             processes += 1
             rss += st.rss
             hwm = max(hwm, vm_hwm(pid))
+            members.append((pid, st.comm, st.rss))
         stack.extend(_children(pid))
-    return TreeSample(rss, user, system, processes, hwm)
+    return TreeSample(rss, user, system, processes, hwm, tuple(members))
+
+
+def describe(sample: TreeSample, shown: int = 5) -> str:
+    """``python3 (pid 4242) 312.0 MiB, sh (pid 4240) 1.2 MiB; 40 x sleep``: the largest
+    members and the most frequent command names (names only, never arguments)."""
+    from collections import Counter
+
+    from gatekit.config.sizes import format_size
+
+    top = sorted(sample.members, key=lambda m: -m[2])[:shown]
+    parts = [f"{comm} (pid {pid}) {format_size(rss)}" for pid, comm, rss in top]
+    names = Counter(comm for _, comm, _ in sample.members).most_common(3)
+    counts = ", ".join(f"{n} x {comm}" for comm, n in names if n > 1)
+    return ", ".join(parts) + (f"; {counts}" if counts else "")
 
 
 def written_bytes(paths: list[Path], since: float) -> int:
