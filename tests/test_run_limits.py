@@ -276,3 +276,28 @@ def test_no_limits_no_wrapper(tmp_path: Path) -> None:
         "--cpu=3:5",
         "--",
     ]
+
+
+LEAKY_NOXFILE = """
+import nox
+
+@nox.session(venv_backend="none")
+def leak(session):
+    session.run({py!r}, "-c", {code!r})
+"""
+
+
+def test_a_nox_gate_is_limited_down_to_its_sessions_commands(tmp_path: Path) -> None:
+    """The leak is nox's child: the tree, not the first process, is what counts."""
+    from run_helpers import TmpShadow
+
+    shadow = TmpShadow(tmp_path / "shadow")
+    shadow.path.mkdir()
+    code = "import time\nx = []\nfor _ in range(30):\n    x.append(bytearray(10 * 2**20)); time.sleep(0.02)"
+    (shadow.path / "noxfile.py").write_text(LEAKY_NOXFILE.format(py=sys.executable, code=code))
+    g = gate("noxleak", nox="leak", limits=GateLimits(memory=100 * M))
+    res, _ = run(plan(g), tmp_path, shadow=shadow)
+    r = res["noxleak"]
+    assert r.outcome is Outcome.FAILED
+    assert r.code == "LIMIT_MEMORY", r.reason
+    assert r.limits_enforced == limits.RLIMIT
