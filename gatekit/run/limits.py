@@ -95,6 +95,15 @@ def _show(code: str, value: float) -> str:
     return f"{value:.0f}"
 
 
+_prlimit: list[str | None] = []  # found once per process
+
+
+def _prlimit_path() -> str | None:
+    if not _prlimit:
+        _prlimit.append(shutil.which("prlimit"))
+    return _prlimit[0]
+
+
 def active(limits: GateLimits) -> bool:
     return any(v is not None for v in limits.model_dump().values())
 
@@ -103,12 +112,12 @@ def enforcement(limits: GateLimits) -> str | None:
     """How ``limits`` are enforced here (None: there are none, or not on this system)."""
     if not active(limits) or not usage.available():
         return None
-    return RLIMIT if shutil.which("prlimit") is not None else WATCH
+    return RLIMIT if _prlimit_path() is not None else WATCH
 
 
 def rlimit_argv(limits: GateLimits) -> list[str]:
     """The ``prlimit`` wrapper for ``limits`` ([] when it is missing or nothing applies)."""
-    prlimit = shutil.which("prlimit")
+    prlimit = _prlimit_path()
     if prlimit is None:
         return []
     opts: list[str] = []
