@@ -76,6 +76,8 @@ def test_cost_in_json_note_and_show(repo: Repo) -> None:
     assert "cost       wall " in text.stdout
     assert "    cost: wall " in text.stdout and "peak memory " in text.stdout
     assert "(limits: rlimit)" in text.stdout  # gatekit's default limits
+    table = check(repo, "--rev", "HEAD", "--no-cache", "--no-record")
+    assert "\nspent: wall " in table.stdout + table.stderr, explain(table)
 
 
 def test_builtin_gate_cost_has_cpu_but_no_memory(repo: Repo) -> None:
