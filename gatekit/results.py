@@ -45,12 +45,48 @@ class Verdict(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class Cost(Rec):
+    """What a gate (or a run) spent. Unknown figures are null (a built-in gate runs
+    inside gatekit: its CPU is its thread's, its memory is gatekit's)."""
+
+    wall: float = Field(description="seconds, summed over attempts")
+    cpu_user: float | None = Field(default=None, description="CPU seconds in user mode")
+    cpu_system: float | None = Field(default=None, description="CPU seconds in the kernel")
+    peak_memory: int | None = Field(
+        default=None, description="bytes: the largest resident memory of the process tree"
+    )
+    bytes_written: int | None = Field(
+        default=None, description="bytes the tree wrote to storage (the kernel's block output)"
+    )
+
+
+def add_costs(costs: list[Cost]) -> Cost | None:
+    """The sum of ``costs`` (peak memory: the largest); None when there are none."""
+    if not costs:
+        return None
+
+    def total(name: str) -> float | None:
+        values = [getattr(c, name) for c in costs if getattr(c, name) is not None]
+        return round(sum(values), 3) if values else None
+
+    peaks = [c.peak_memory for c in costs if c.peak_memory is not None]
+    written = [c.bytes_written for c in costs if c.bytes_written is not None]
+    return Cost(
+        wall=round(sum(c.wall for c in costs), 3),
+        cpu_user=total("cpu_user"),
+        cpu_system=total("cpu_system"),
+        peak_memory=max(peaks) if peaks else None,
+        bytes_written=sum(written) if written else None,
+    )
+
+
 class Attempt(Rec):
     number: int
     outcome: Outcome
     exit_code: int | None = None
     failure_class: FailureClass | None = None
     duration: float
+    cost: Cost | None = None
 
 
 class Finding(Rec):
@@ -108,6 +144,12 @@ class GateResult(Rec):
         default=None, description="tree OID of the shadow after a fix gate, when it changed files"
     )
     notes: tuple[str, ...] = ()
+    code: str | None = Field(default=None, description="machine-readable reason, e.g. LIMIT_MEMORY")
+    cost: Cost | None = Field(default=None, description="the attempts' sum")
+    limits_enforced: str | None = Field(
+        default=None,
+        description="how the gate's limits were enforced: cgroup-v2, or rlimit (with a watcher)",
+    )
 
 
 class CandidateInfo(Rec):
@@ -141,6 +183,14 @@ class RunResult(Rec):
     checkpoint: str | None = None
     shard: str | None = Field(
         default=None, description="'K/N' when this run checked one shard of the plan"
+    )
+    cost: Cost | None = Field(default=None, description="the gates' totals")
+
+
+def run_cost(gates: tuple[GateResult, ...] | list[GateResult]) -> Cost | None:
+    """What the run's gates spent in this run (a cached result's cost was spent before)."""
+    return add_costs(
+        [g.cost for g in gates if g.cost is not None and g.outcome is not Outcome.CACHED]
     )
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.config.models import Event, GateType, SessionSpec
-from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy
+from gatekit.plan.model import (
+    Decision,
+    GateLimits,
+    GatePlan,
+    PlanContext,
+    PlannedGate,
+    RetryPolicy,
+)
 from gatekit.results import GateResult
 from gatekit.run.execute import GateHooks, RunOptions, execute_plan
 from gatekit.run.output import PlainReporter
@@ -72,6 +79,7 @@ def gate(
     required: bool = True,
     cache: bool = False,
     junit: Sequence[str] = (),
+    limits: GateLimits | None = None,
 ) -> PlannedGate:
     runner: Any = (
         "nox"
@@ -105,6 +113,7 @@ def gate(
         fix=fix,
         cache=cache,
         junit=tuple(junit),
+        limits=limits or GateLimits(),
     )
 
 

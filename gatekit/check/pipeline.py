@@ -85,7 +85,7 @@ def run_check(
     results.extend(guard_results(guard_changes))
     results = apply_approvals(repo, candidate.tree, results)
 
-    from gatekit.results import CandidateInfo, exit_code_for, verdict_for
+    from gatekit.results import CandidateInfo, exit_code_for, run_cost, verdict_for
     from gatekit.run.execute import interrupted
 
     verdict = verdict_for(results, interrupted(results))
@@ -104,6 +104,7 @@ def run_check(
         started_at=started_at,
         duration=round(time.monotonic() - started, 3),
         shard=f"{request.shard[0]}/{request.shard[1]}" if request.shard else None,
+        cost=run_cost(results),
     )
     report = CheckReport(result, plan, run_dir, result.exit_code)
     if request.record:

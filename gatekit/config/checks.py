@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from gatekit.config.durations import parse_duration
+from gatekit.config.sizes import parse_size
 from gatekit.config.suggest import did_you_mean
 from gatekit.config.validate import _describe
 from gatekit.config.yamlsource import PathKey, Positions, format_path
@@ -19,6 +20,7 @@ from gatekit.errors import ConfigIssue
 from gatekit.globs import GlobError, check_glob
 
 RUNNER_KEYS = ("session", "nox", "builtin")
+UNLIMITED = "unlimited"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -41,6 +43,8 @@ class Checker:
         defaults = data.get("defaults")
         if isinstance(defaults, dict) and "timeout" in defaults:
             self._duration(("defaults", "timeout"), defaults["timeout"])
+        if isinstance(defaults, dict):
+            self._limits(("defaults", "limits"), defaults.get("limits"))
         gates = [g if isinstance(g, dict) else {} for g in _as_list(data.get("gates"))]
         ids = self.check_ids(gates)
         raw = _as_list(data.get("gates"))
@@ -101,6 +105,7 @@ class Checker:
             )
         if "timeout" in gate:
             self._duration((*base, "timeout"), gate["timeout"])
+        self._limits((*base, "limits"), gate.get("limits"))
         for j, need in enumerate(_as_list(gate.get("needs"))):
             if isinstance(need, str) and need not in ids:
                 hint = did_you_mean(need, ids)
@@ -147,6 +152,23 @@ class Checker:
             parse_duration(value)
         except ValueError as exc:
             self.add(path, str(exc))
+
+    def _limits(self, path: PathKey, value: Any) -> None:
+        if not isinstance(value, dict):
+            return  # absent, or a wrong type: the model reports it
+        for key in ("memory", "disk"):
+            size = value.get(key)
+            if isinstance(size, int | str) and not isinstance(size, bool) and size != UNLIMITED:
+                try:
+                    parse_size(size)
+                except ValueError as exc:
+                    self.add((*path, key), str(exc))
+        for key in ("processes", "open_files"):
+            count = value.get(key)
+            if isinstance(count, int) and not isinstance(count, bool) and count < 1:
+                self.add((*path, key), f"must be at least 1 (or 'unlimited'), got {count}")
+        if "cpu" in value and value["cpu"] not in (None, UNLIMITED):
+            self._duration((*path, "cpu"), value["cpu"])
 
     def _globs(self, path: PathKey, value: Any) -> None:
         for item_path, pattern in _names(path, value):

@@ -38,7 +38,12 @@ def merge_layers(layers: list[Layer]) -> Layer:
                 pos.values.setdefault(("gates",), layer.positions.values[("gates",)])
                 pos.keys.setdefault(("gates",), layer.positions.keys[("gates",)])
             elif key == "defaults" and isinstance(value, dict) and isinstance(out.get(key), dict):
-                out[key] = {**out[key], **value}
+                merged = {**out[key], **value}
+                # limits merge per limit: a layer raising one keeps the others
+                low, high = out[key].get("limits"), value.get("limits")
+                if isinstance(low, dict) and isinstance(high, dict):
+                    merged["limits"] = {**low, **high}
+                out[key] = merged
                 for sub in value:
                     pos.copy_subtree(layer.positions, (key, sub), (key, sub))
             else:

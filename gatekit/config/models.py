@@ -40,6 +40,29 @@ Duration = Annotated[
 ]
 
 
+# A size: whole bytes, or a string such as "512K", "100M", "2G" (powers of 1024).
+Size = Annotated[int | str, Field(description="bytes, or a size like '512M', '2G'")]
+
+
+class Limits(Strict):
+    """What a gate's processes, all of them together, may use ("unlimited": no limit,
+    overriding the defaults)."""
+
+    memory: Size | None = Field(default=None, description="resident memory of the gate's tree")
+    cpu: Duration | None = Field(
+        default=None, description="CPU seconds (user + system) of the gate's tree"
+    )
+    disk: Size | None = Field(
+        default=None, description="bytes the gate may write in the shadow, its TMPDIR and HOME"
+    )
+    processes: int | Literal["unlimited"] | None = Field(
+        default=None, description="live processes of the gate (at least 1)"
+    )
+    open_files: int | Literal["unlimited"] | None = Field(
+        default=None, description="open files per process (at least 1)"
+    )
+
+
 class SessionSpec(Strict):
     """A Nox session gatekit generates: python, deps and commands."""
 
@@ -119,6 +142,7 @@ class Defaults(Strict):
     network: bool | None = None
     cache: bool | None = None
     jobs: int | Literal["auto"] | None = None
+    limits: Limits | None = None
 
 
 class Gate(Strict):
@@ -156,6 +180,7 @@ class Gate(Strict):
         description="the gate rewrites files (a formatter); its changes become a fix patch",
     )
     cache: bool | None = None
+    limits: Limits | None = None
 
 
 class ValidationConfig(Strict):

@@ -6,12 +6,24 @@ from collections.abc import Mapping, Sequence
 
 from gatekit.config.durations import parse_duration
 from gatekit.config.loader import LoadedConfig
-from gatekit.config.models import Event, Gate, GateType, Retries, ValidationConfig, When
+from gatekit.config.models import Event, Gate, GateType, Limits, Retries, ValidationConfig, When
+from gatekit.config.sizes import parse_size
 from gatekit.globs import first_match, match_any
-from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy, Runner
+from gatekit.plan.model import (
+    Decision,
+    GateLimits,
+    GatePlan,
+    PlanContext,
+    PlannedGate,
+    RetryPolicy,
+    Runner,
+)
 from gatekit.plan.toposort import stable_toposort
 
 DEFAULT_TIMEOUT = 600.0
+# Where neither the gate nor ``defaults`` set a limit: generous, so that only a
+# runaway (a fork bomb, a leak) meets them (also written out in policies/default.yaml).
+DEFAULT_LIMITS = Limits(memory="8G", disk="20G", processes=1024)
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 # Events whose verdict is complete: an auto gate runs (or is cached by a recorded pass of
 # the same inputs) whatever changed; skipping on `paths` is a hook-time shortcut only.
@@ -112,6 +124,25 @@ def _plan_gate(
         fix=gate.fix,
         cache=_first_bool(gate.cache, defaults.cache, True),
         description=gate.description,
+        limits=_limits(gate.limits, defaults.limits),
+    )
+
+
+def _limits(gate: Limits | None, defaults: Limits | None) -> GateLimits:
+    """Per limit: the gate's, else the defaults', else gatekit's."""
+    layers = [layer for layer in (gate, defaults, DEFAULT_LIMITS) if layer is not None]
+
+    def first(name: str) -> object:
+        return next((v for v in (getattr(x, name) for x in layers) if v is not None), None)
+
+    memory, cpu, disk = first("memory"), first("cpu"), first("disk")
+    processes, open_files = first("processes"), first("open_files")
+    return GateLimits(
+        memory=None if memory in (None, "unlimited") else parse_size(memory),
+        cpu=None if cpu in (None, "unlimited") else parse_duration(cpu),
+        disk=None if disk in (None, "unlimited") else parse_size(disk),
+        processes=processes if isinstance(processes, int) else None,
+        open_files=open_files if isinstance(open_files, int) else None,
     )
 
 

@@ -37,6 +37,16 @@ class RetryPolicy(Frozen):
     jitter: float = 0.25
 
 
+class GateLimits(Frozen):
+    """A gate's resource limits in bytes and seconds (null: no limit)."""
+
+    memory: int | None = None
+    cpu: float | None = None
+    disk: int | None = None
+    processes: int | None = None
+    open_files: int | None = None
+
+
 class PlannedGate(Frozen):
     id: str
     type: GateType
@@ -62,6 +72,7 @@ class PlannedGate(Frozen):
     fix: bool
     cache: bool
     description: str | None = None
+    limits: GateLimits = Field(default_factory=GateLimits)
 
 
 class PolicyRef(Frozen):

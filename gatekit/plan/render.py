@@ -15,6 +15,29 @@ def _how(gate: PlannedGate) -> str:
     return "manual"
 
 
+def _limits(gate: PlannedGate) -> str:
+    """``memory 8.0 GiB, processes 1024 (enforced by rlimit)`` (how: on this machine)."""
+    from gatekit.config.sizes import format_size
+    from gatekit.run.limits import active, enforcement
+
+    lim = gate.limits
+    if gate.runner not in ("session", "nox") or not active(lim):
+        return ""
+    parts = []
+    if lim.memory is not None:
+        parts.append(f"memory {format_size(lim.memory)}")
+    if lim.cpu is not None:
+        parts.append(f"cpu {lim.cpu:g}s")
+    if lim.disk is not None:
+        parts.append(f"disk {format_size(lim.disk)}")
+    if lim.processes is not None:
+        parts.append(f"processes {lim.processes}")
+    if lim.open_files is not None:
+        parts.append(f"open files {lim.open_files}")
+    how = enforcement(lim)
+    return ", ".join(parts) + (f" (enforced by {how})" if how else " (not enforced here)")
+
+
 def render_plan(plan: GatePlan, explain: bool = False) -> str:
     ctx = plan.context
     lines = [f"plan {plan.plan_id[:12]}"]
@@ -38,6 +61,9 @@ def render_plan(plan: GatePlan, explain: bool = False) -> str:
         )
         if explain or gate.decision.value != "run":
             lines.append(f"  {'':<6}  {'':<{width}}  why: {gate.reason}")
+        shown = _limits(gate) if gate.decision.value == "run" else ""
+        if shown:
+            lines.append(f"  {'':<6}  {'':<{width}}  limits: {shown}")
     counts = {
         d: sum(1 for g in plan.gates if g.decision.value == d) for d in ("run", "skip", "manual")
     }

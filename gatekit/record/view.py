@@ -11,6 +11,8 @@ from gatekit.record.checkpoints import Checkpoint
 if TYPE_CHECKING:
     import pygit2
 
+    from gatekit.results import Cost
+
 
 def _time(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
@@ -70,6 +72,8 @@ def show_text(repo: pygit2.Repository, cp: Checkpoint, runs_dir: Path | None) ->
         ]
         if rec.candidate:
             lines.append(f"candidate  {rec.candidate.source} tree {rec.candidate.tree[:12]}")
+        if rec.cost is not None:
+            lines.append(f"cost       {cost_text(rec.cost)}")
         run_dir = runs_dir / rec.run_id if runs_dir is not None else None
         lines.append("gates:")
         for g in rec.gates:
@@ -88,8 +92,25 @@ def show_text(repo: pygit2.Repository, cp: Checkpoint, runs_dir: Path | None) ->
             lines.append(f"  {g.id:<20} {g.outcome:<14} {g.duration:6.1f}s{tail}")
             if g.reason:
                 lines.append(f"    reason: {g.reason}")
+            if g.cost is not None:
+                enforced = f" (limits: {g.limits_enforced})" if g.limits_enforced else ""
+                lines.append(f"    cost: {cost_text(g.cost)}{enforced}")
             if g.log:
                 where = run_dir / g.log if run_dir is not None else None
                 state = "" if where is not None and where.exists() else " (not on this machine)"
                 lines.append(f"    log: {where if where is not None else g.log}{state}")
     return "\n".join(lines)
+
+
+def cost_text(cost: Cost) -> str:
+    """``wall 1.2s, cpu 0.8s user + 0.1s sys, peak 45.3 MiB, wrote 1.0 MiB``."""
+    from gatekit.config.sizes import format_size
+
+    parts = [f"wall {cost.wall:.2f}s"]
+    if cost.cpu_user is not None and cost.cpu_system is not None:
+        parts.append(f"cpu {cost.cpu_user:.2f}s user + {cost.cpu_system:.2f}s sys")
+    if cost.peak_memory is not None:
+        parts.append(f"peak memory {format_size(cost.peak_memory)}")
+    if cost.bytes_written is not None:
+        parts.append(f"wrote {format_size(cost.bytes_written)}")
+    return ", ".join(parts)

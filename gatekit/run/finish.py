@@ -33,6 +33,14 @@ def next_action(
             f"of gate `{gate.id}`), reproduce in the shadow worktree with `cd {shadow} && "
             f"{command or 'uv build --wheel .'}`, then re-run `{rerun}`."
         )
+    if result.code is not None and result.code.startswith("LIMIT_"):
+        from gatekit.run.limits import NEXT_ACTION
+
+        action = NEXT_ACTION.get(result.code, "raise the limit")
+        return (
+            f"The gate went over a resource limit: {action} (`limits:` of gate `{gate.id}` in "
+            f"validation.yaml, or `defaults.limits`), then re-run `{rerun}`."
+        )
     if result.fix_tree:
         return f"The gate rewrote files. Apply its fixes with `gatekit check --apply-fixes`, then re-run `{rerun}`."
     if cls == "environment":

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import IO
 
 from gatekit.plan.model import PlannedGate
-from gatekit.results import Finding, GateResult, Outcome
-from gatekit.run import escapes, noxenv, sandbox, sessionenv
+from gatekit.results import Cost, Finding, GateResult, Outcome, add_costs
+from gatekit.run import escapes, limits, noxenv, sandbox, sessionenv, usage
 from gatekit.run.finish import next_action
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
@@ -22,6 +22,7 @@ from gatekit.run.retry import AttemptReport, RetrySummary, TransientMatcher, jud
 from gatekit.run.status import RunStatus
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
+_LIMITED = ("session", "nox")  # runners whose processes limits apply to (builtins run in gatekit)
 
 
 class GateRunner:
@@ -162,6 +163,9 @@ class GateRunner:
             flaky=summary.flaky,
             network_isolated=None if gate.network else box.network_isolated,
             notes=tuple(dict.fromkeys((*box.notes, *last.notes))),
+            code=None if summary.stopped else last.code,
+            cost=add_costs([a.cost for a in summary.attempts if a.cost is not None]),
+            limits_enforced=limits.enforcement(gate.limits) if gate.runner in _LIMITED else None,
         )
 
     # attempts ----------------------------------------------------------
@@ -176,10 +180,19 @@ class GateRunner:
         if gate.runner == "builtin":
             self.phase(gate.id, "running", attempt=number)
             return self._builtin(gate, log)
+        # the gate's view of the shadow: its overlay's upper directory (only its writes)
+        shadow = box.cwd if box.view is None else box.view.upper
+        watch = limits.LimitWatch(gate.limits, [shadow, box.tmp, box.home])
         if gate.runner == "nox":
-            return self._nox(gate, box, log, matcher, number)
-        if gate.runner == "session" and gate.session is not None:
-            return self._session(gate, box, log, matcher, number)
+            report = self._nox(gate, box, log, matcher, number, watch)
+        elif gate.runner == "session" and gate.session is not None:
+            report = self._session(gate, box, log, matcher, number, watch)
+        else:
+            report = None
+        if report is not None:
+            if report.code == "LIMIT_DISK":
+                self._clean_view(box)
+            return dataclasses.replace(report, cost=watch.cost(report.duration))
         return AttemptReport(
             Outcome.ERROR,
             0.0,
@@ -187,7 +200,34 @@ class GateRunner:
             reason=f"gate runner {gate.runner!r} cannot run",
         )
 
+    def _clean_view(self, box: sandbox.Sandbox) -> None:
+        """Remove what a gate over its disk limit wrote: its view's files, TMPDIR, HOME."""
+        import shutil
+
+        if box.view is not None:
+            box.view.reset()
+        else:
+            self.shadow.reset()
+        for top in (box.tmp, box.home):
+            shutil.rmtree(top, ignore_errors=True)
+            top.mkdir(parents=True, exist_ok=True)
+
     def _builtin(self, gate: PlannedGate, log: IO[str]) -> AttemptReport:
+        """A built-in gate runs in this thread: its cost is the thread's CPU time."""
+        cpu0 = usage.thread_cpu()
+        report = self._builtin_body(gate, log)
+        cpu1 = usage.thread_cpu()
+        cost = Cost(wall=round(report.duration, 3))
+        if cpu0 is not None and cpu1 is not None:
+            cost = cost.model_copy(
+                update={
+                    "cpu_user": round(cpu1[0] - cpu0[0], 3),
+                    "cpu_system": round(cpu1[1] - cpu0[1], 3),
+                }
+            )
+        return dataclasses.replace(report, cost=cost)
+
+    def _builtin_body(self, gate: PlannedGate, log: IO[str]) -> AttemptReport:
         t0 = time.monotonic()
         if self.hooks.run_builtin is None:
             return AttemptReport(
@@ -230,6 +270,7 @@ class GateRunner:
         log: IO[str],
         matcher: TransientMatcher,
         number: int,
+        watch: limits.LimitWatch,
     ) -> AttemptReport:
         assert gate.session is not None
         t0 = time.monotonic()
@@ -259,9 +300,11 @@ class GateRunner:
             if missing is not None:
                 res = ProcResult(None, False, False, 0.0, None, error=missing)
             else:
-                res = self._proc(
-                    gate, box.wrap(argv), box, log, matcher, deadline - time.monotonic()
-                )
+                res = self._proc(gate, argv, box, log, matcher, deadline - time.monotonic(), watch)
+                breach = watch.ended(res)
+                if breach is not None:
+                    _log_breach(log, breach)
+                    return breach.report(command, res.exit_code, time.monotonic() - t0)
             report = judge(gate.retries, gate.timeout, res, command, matcher, time.monotonic() - t0)
             if report is not None:
                 return report
@@ -275,6 +318,7 @@ class GateRunner:
         log: IO[str],
         matcher: TransientMatcher,
         number: int,
+        watch: limits.LimitWatch,
     ) -> AttemptReport:
         t0 = time.monotonic()
         argv, lock = noxenv.repo_nox_command(gate, self.shadow.path, self.options.env_cache_dir)
@@ -293,7 +337,7 @@ class GateRunner:
                 self.phase(gate.id, "running", attempt=number)
                 log.write(f"$ {command}\n")
                 log.flush()
-                res = self._proc(gate, env_box.wrap(argv), env_box, log, matcher, gate.timeout)
+                res = self._proc(gate, argv, env_box, log, matcher, gate.timeout, watch)
         except noxenv.LockStopped:
             return AttemptReport(
                 Outcome.STOPPED,
@@ -303,6 +347,10 @@ class GateRunner:
             )
         # Reasons go into records: name the session, not the machine's paths.
         shown = f"nox -s {gate.nox}"
+        breach = watch.ended(res)
+        if breach is not None:
+            _log_breach(log, breach)
+            return breach.report(command, res.exit_code, time.monotonic() - t0)
         report = judge(gate.retries, gate.timeout, res, shown, matcher, time.monotonic() - t0)
         if report is None:
             return AttemptReport(
@@ -318,18 +366,27 @@ class GateRunner:
         log: IO[str],
         matcher: TransientMatcher,
         timeout: float,
+        watch: limits.LimitWatch,
     ) -> ProcResult:
+        """Run one command of the gate: in its sandbox, under its limits."""
+        enforced = limits.enforcement(gate.limits) is not None
+
+        def on_line(line: str) -> None:
+            self._line(gate.id, "running", line, matcher)
+            watch.feed(line)
+
         return run_process(
-            argv,
+            box.wrap([*(limits.rlimit_argv(gate.limits) if enforced else []), *argv]),
             cwd=box.cwd,
             env=box.env,
             timeout=max(timeout, 0.0),
             grace=self.options.grace,
             log=log,
-            on_line=lambda line: self._line(gate.id, "running", line, matcher),
+            on_line=on_line,
             registry=self.registry,
             on_start=lambda pid: self.status.set_pid(gate.id, pid),
             token=escapes.new_token() if self.options.sweep_escapes else None,
+            watch=watch,
         )
 
     def _line(self, gate_id: str, phase: str, line: str, matcher: TransientMatcher | None) -> None:
@@ -386,3 +443,11 @@ class GateRunner:
                 gate, result, cls, command, self.shadow.path, self.options.env_cache_dir, phase
             ),
         )
+
+
+def _log_breach(log: IO[str], breach: limits.Breach) -> None:
+    """The breach and the tree as it was stopped, into the log (and so the runbook)."""
+    log.write(f"=== gatekit: {breach.reason} ===\n")
+    if breach.tree:
+        log.write(f"=== gatekit: the gate's processes then: {breach.tree} ===\n")
+    log.flush()

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 from gatekit.run import escapes
 
@@ -37,6 +37,31 @@ _POLL = 0.1
 _DRAIN = 0.5
 
 
+class Watch(Protocol):
+    """Watches a running command's resources (see :mod:`gatekit.run.limits`)."""
+
+    def poll(self, pgid: int) -> object | None:
+        """Called often while the command runs; a breach (not None) stops its group."""
+
+    def due(self) -> float:
+        """Seconds until the watch wants to be polled again."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the command and the descendants it waited for spent (``wait4``)."""
+
+    cpu_user: float
+    cpu_system: float
+    max_rss: int  # bytes, of the largest single process
+    bytes_written: int
+
+    @classmethod
+    def from_rusage(cls, ru: Any) -> Usage:
+        # ru_maxrss is in KiB on Linux; ru_oublock counts 512-byte blocks
+        return cls(ru.ru_utime, ru.ru_stime, int(ru.ru_maxrss) * 1024, int(ru.ru_oublock) * 512)
+
+
 @dataclass(frozen=True)
 class ProcResult:
     """How a command ended."""
@@ -47,6 +72,8 @@ class ProcResult:
     duration: float
     pid: int | None
     error: str | None = None  # OSError text when the command could not start
+    breach: object | None = None  # what the watch reported when it stopped the group
+    usage: Usage | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,11 +123,13 @@ def run_process(
     registry: ProcessRegistry | None = None,
     on_start: Callable[[int], None] | None = None,
     token: str | None = None,
+    watch: Watch | None = None,
 ) -> ProcResult:
     """Run ``argv`` in its own process group and wait for the whole group to end.
 
     With ``token`` (see :mod:`gatekit.run.escapes`), processes of the command that left
-    the group with ``setsid()`` are stopped too once it has ended."""
+    the group with ``setsid()`` are stopped too once it has ended. With ``watch``, the
+    group is killed at once when the watch reports a breach."""
     start = time.monotonic()
     if token is not None:
         env = {**env, escapes.TOKEN_VAR: token}
@@ -124,16 +153,52 @@ def run_process(
     try:
         if on_start is not None:
             on_start(proc.pid)
-        timed_out, stopped = _pump(proc, start, timeout, grace, log, on_line, registry)
+        timed_out, stopped, breach = _pump(
+            proc, start, timeout, grace, log, on_line, registry, watch
+        )
     finally:
         if registry is not None:
             registry.remove(proc)
         if proc.stdout is not None:
             proc.stdout.close()
+    usage = _reap(proc, block=True)
     code = proc.wait()
     if token is not None:
         escapes.sweep(token, grace)
-    return ProcResult(code, timed_out, stopped, time.monotonic() - start, proc.pid)
+    took = time.monotonic() - start
+    return ProcResult(code, timed_out, stopped, took, proc.pid, breach=breach, usage=usage)
+
+
+def _reap(proc: subprocess.Popen[bytes], block: bool = False) -> Usage | None:
+    """Reap the leader with ``wait4`` (keeping its resource usage); None if it still runs."""
+    if proc.returncode is not None:
+        return getattr(proc, "_gatekit_usage", None)
+    try:
+        pid, status, ru = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:  # reaped elsewhere: its usage is lost
+        proc.poll()
+        return None
+    if pid == 0:
+        return None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    usage = Usage.from_rusage(ru)
+    proc._gatekit_usage = usage  # type: ignore[attr-defined]
+    return usage
+
+
+def _exited(proc: subprocess.Popen[bytes], wait: float = 0.0) -> bool:
+    """Whether the leader has exited (reaping it), waiting up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    delay = 0.0005
+    while True:
+        _reap(proc)
+        if proc.returncode is not None:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        delay = min(delay * 2, left, 0.05)
+        time.sleep(delay)
 
 
 def _pump(
@@ -144,29 +209,31 @@ def _pump(
     log: IO[str] | None,
     on_line: LineCallback | None,
     registry: ProcessRegistry | None,
-) -> tuple[bool, bool]:
+    watch: Watch | None = None,
+) -> tuple[bool, bool, object | None]:
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     lines = _LineSplitter(log, on_line)
     deadline = None if timeout is None else start + timeout
     timed_out = stopped = False
+    breach: object | None = None
     eof = False
     leader_exit: float | None = None
     try:
         while True:
+            wait = _POLL if watch is None else min(_POLL, max(watch.due(), 0.0))
             if not eof:
-                ready, _, _ = select.select([fd], [], [], _POLL)
+                ready, _, _ = select.select([fd], [], [], wait)
                 if ready:
                     data = os.read(fd, _CHUNK)
                     if data:
                         lines.feed(data)
                     else:
                         eof = True
-            elif proc.poll() is None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=_POLL)
+            else:
+                _exited(proc, wait)
             now = time.monotonic()
-            if leader_exit is None and proc.poll() is not None:
+            if leader_exit is None and _exited(proc):
                 leader_exit = now
             if eof and leader_exit is not None:
                 break
@@ -185,12 +252,19 @@ def _pump(
                 terminate_group(proc.pid, grace)
                 _drain(fd, lines)
                 break
+            if watch is not None:
+                breach = watch.poll(proc.pid)
+                if breach is not None:  # no grace: a runaway keeps running away
+                    _signal_group(proc.pid, signal.SIGKILL)
+                    terminate_group(proc.pid, 0.0)
+                    _drain(fd, lines)
+                    break
     finally:
         lines.close()
     # A clean exit may still leave members of the group behind (closed stdout).
     if group_alive(proc.pid):
         terminate_group(proc.pid, grace)
-    return timed_out, stopped
+    return timed_out, stopped, breach
 
 
 def _drain(fd: int, lines: _LineSplitter) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gatekit.plan.model import RetryPolicy
-from gatekit.results import Attempt, FailureClass, Outcome
+from gatekit.results import Attempt, Cost, FailureClass, Outcome
 from gatekit.run.proc import ProcResult
 
 
@@ -32,6 +32,8 @@ class AttemptReport:
     command: str | None = None  # the command that decided the outcome
     notes: tuple[str, ...] = ()
     phase: str | None = None  # where it failed when not "running" (e.g. "install")
+    code: str | None = None  # machine-readable reason, e.g. LIMIT_MEMORY
+    cost: Cost | None = None
 
     def attempt(self, number: int) -> Attempt:
         return Attempt(
@@ -40,6 +42,7 @@ class AttemptReport:
             exit_code=self.exit_code,
             failure_class=self.failure_class,
             duration=round(self.duration, 3),
+            cost=self.cost,
         )
 
 

@@ -1,0 +1,271 @@
+"""A gate's resource limits, enforced on its whole process tree.
+
+Two layers, because this machine may not let gatekit create cgroups:
+
+- per process, ``setrlimit`` through util-linux's ``prlimit`` (an ``exec``
+  wrapper, inherited by every descendant): data segment at twice
+  ``limits.memory``, CPU time at ``limits.cpu``, file size at ``limits.disk``,
+  open files at ``limits.open_files`` and, for a user other than root (whom the
+  kernel does not hold to it), the user's processes at their current count plus
+  ``limits.processes``. They bound what one process can take between two looks
+  of the watcher;
+- for the tree, a watcher (:class:`LimitWatch`) the runner polls every 0.1 s:
+  resident memory, CPU seconds and live processes of the tree (more often in
+  the first 0.1 s, to see short commands at all), and every 0.5 s (less often
+  on a large shadow) the size of the files under the shadow, TMPDIR and HOME
+  modified since the attempt began. A breach kills the command's process group
+  at once.
+
+Which applied is the result's ``limits_enforced``: "rlimit" (both layers) or
+"watch" (no ``prlimit`` on this system: the watcher alone); cgroup v2
+enforcement is not built yet (see the README).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gatekit.config.sizes import format_size
+from gatekit.plan.model import GateLimits
+from gatekit.results import Cost, Outcome
+from gatekit.run import usage
+from gatekit.run.proc import ProcResult
+from gatekit.run.retry import AttemptReport
+
+RLIMIT = "rlimit"
+WATCH = "watch"  # no prlimit here: the tree watcher alone
+_SAMPLE = 0.1
+_DISK_SAMPLE = 0.5
+_CLOCK_SLACK = 0.01  # file times come from a coarse clock, up to a tick behind time.time()
+_MEMORY_REFUSED = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+_FILE_TOO_LARGE = "File too large"
+_SIGXCPU = 24
+_SIGXFSZ = 25
+
+NEXT_ACTION = {
+    "LIMIT_MEMORY": "raise limits.memory or fix the leak",
+    "LIMIT_CPU": "raise limits.cpu or find the busy loop",
+    "LIMIT_DISK": "raise limits.disk or write less (the gate's files were removed)",
+    "LIMIT_PROCESSES": "raise limits.processes or stop the fork loop",
+}
+
+
+@dataclass(frozen=True)
+class Breach:
+    code: str  # LIMIT_MEMORY, LIMIT_CPU, LIMIT_DISK or LIMIT_PROCESSES
+    reached: float  # bytes, seconds or processes
+    limit: float
+    refused: str = ""  # set when a per-process rlimit refused it: what was refused
+    tree: str = ""  # the tree when it was stopped (usage.describe), for the log
+
+    @property
+    def reason(self) -> str:
+        what = {
+            "LIMIT_MEMORY": ("resident memory", "limits.memory"),
+            "LIMIT_CPU": ("CPU time", "limits.cpu"),
+            "LIMIT_DISK": ("bytes written", "limits.disk"),
+            "LIMIT_PROCESSES": ("live processes", "limits.processes"),
+        }[self.code]
+        reached, limit = _show(self.code, self.reached), _show(self.code, self.limit)
+        if self.refused:
+            return (
+                f"{self.code}: {self.refused}; the gate's {what[0]} had reached {reached} "
+                f"({what[1]} {limit})"
+            )
+        return f"{self.code}: the gate's {what[0]} reached {reached}, over {what[1]} ({limit})"
+
+    def report(self, command: str, exit_code: int | None, took: float) -> AttemptReport:
+        """The attempt's report: failed, deterministic (never retried blindly), the code."""
+        return AttemptReport(
+            Outcome.FAILED, took, exit_code, "deterministic", self.reason, command, code=self.code
+        )
+
+
+def _show(code: str, value: float) -> str:
+    if code in ("LIMIT_MEMORY", "LIMIT_DISK"):
+        return format_size(value)
+    if code == "LIMIT_CPU":
+        return f"{value:.2f}s"
+    return f"{value:.0f}"
+
+
+_prlimit: list[str | None] = []  # found once per process
+
+
+def _prlimit_path() -> str | None:
+    if not _prlimit:
+        _prlimit.append(shutil.which("prlimit"))
+    return _prlimit[0]
+
+
+def active(limits: GateLimits) -> bool:
+    return any(v is not None for v in limits.model_dump().values())
+
+
+def enforcement(limits: GateLimits) -> str | None:
+    """How ``limits`` are enforced here (None: there are none, or not on this system)."""
+    if not active(limits) or not usage.available():
+        return None
+    return RLIMIT if _prlimit_path() is not None else WATCH
+
+
+def rlimit_argv(limits: GateLimits) -> list[str]:
+    """The ``prlimit`` wrapper for ``limits`` ([] when it is missing or nothing applies)."""
+    prlimit = _prlimit_path()
+    if prlimit is None:
+        return []
+    opts: list[str] = []
+
+    def cap(name: str, rlim: int, value: int) -> None:
+        hard = resource.getrlimit(rlim)[1]
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        opts.append(f"--{name}={value}:{value}")
+
+    if limits.memory is not None:
+        cap("data", resource.RLIMIT_DATA, 2 * limits.memory)
+    if limits.cpu is not None:
+        soft = math.ceil(limits.cpu) + 1  # a backstop: the watcher stops the tree first
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        top = soft + 2 if hard == resource.RLIM_INFINITY else min(soft + 2, hard)
+        opts.append(f"--cpu={min(soft, top)}:{top}")
+    if limits.disk is not None:
+        cap("fsize", resource.RLIMIT_FSIZE, limits.disk)
+    if limits.open_files is not None:
+        cap("nofile", resource.RLIMIT_NOFILE, limits.open_files)
+    if limits.processes is not None and os.geteuid() != 0:
+        cap("nproc", resource.RLIMIT_NPROC, _user_processes() + limits.processes)
+    return [prlimit, *opts, "--"] if opts else []
+
+
+def _user_processes() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
+@dataclass
+class LimitWatch:
+    """Watches one attempt of a gate (all its commands) against its limits."""
+
+    limits: GateLimits
+    views: list[Path]  # where the disk limit counts: the shadow, TMPDIR, HOME
+    peak_rss: int = 0
+    cpu_user: float = 0.0  # finished commands
+    cpu_system: float = 0.0
+    bytes_written: int = 0
+    disk: int = 0
+    _since: float = 0.0
+    _next: float = 0.0
+    _next_disk: float = 0.0
+    _disk_cost: float = 0.0
+    _cpu_now: tuple[float, float] = (0.0, 0.0)  # the running command, sampled
+    _refused: set[str] = field(default_factory=set)
+    _polls: int = 0
+    _own_hwm: int = 0
+
+    def __post_init__(self) -> None:
+        # a command's ru_maxrss includes the memory of gatekit, whose child it was
+        # until exec: it is only the command's own when larger than that
+        self._own_hwm = usage.vm_hwm("self")
+        # files modified from now on are the gate's (less a tick of the kernel's clock)
+        self._since = time.time() - _CLOCK_SLACK
+        self._next_disk = time.monotonic() + _DISK_SAMPLE
+
+    def feed(self, line: str) -> None:
+        """An output line: notice allocations and writes the rlimits refused."""
+        if any(s in line for s in _MEMORY_REFUSED):
+            self._refused.add("LIMIT_MEMORY")
+        if _FILE_TOO_LARGE in line:
+            self._refused.add("LIMIT_DISK")
+
+    def due(self) -> float:
+        return self._next - time.monotonic()
+
+    def poll(self, pgid: int) -> Breach | None:
+        now = time.monotonic()
+        if now < self._next:
+            return None
+        # look early and often at first: a short command's peak is otherwise never seen
+        self._polls += 1
+        self._next = now + min(_SAMPLE, 0.0025 * 2**self._polls)
+        s = usage.sample_tree(pgid)
+        self.peak_rss = max(self.peak_rss, s.rss, s.hwm)
+        user, system = max(self._cpu_now[0], s.cpu_user), max(self._cpu_now[1], s.cpu_system)
+        self._cpu_now = (user, system)
+        lim = self.limits
+        if lim.memory is not None and s.rss > lim.memory:
+            return Breach("LIMIT_MEMORY", s.rss, lim.memory, tree=usage.describe(s))
+        if lim.processes is not None and s.processes > lim.processes:
+            return Breach("LIMIT_PROCESSES", s.processes, lim.processes, tree=usage.describe(s))
+        spent = self.cpu_user + self.cpu_system + user + system
+        if lim.cpu is not None and spent > lim.cpu:
+            return Breach("LIMIT_CPU", spent, lim.cpu, tree=usage.describe(s))
+        if lim.disk is not None and now >= self._next_disk:
+            t0 = time.monotonic()
+            self.disk = max(self.disk, usage.written_bytes(self.views, self._since))
+            took = time.monotonic() - t0
+            self._next_disk = now + max(_DISK_SAMPLE, 10 * took)
+            if self.disk > lim.disk:
+                return Breach("LIMIT_DISK", self.disk, lim.disk)
+        return None
+
+    def ended(self, res: ProcResult) -> Breach | None:
+        """Account a finished command; the breach it met (its own, or an rlimit's)."""
+        user, system = self._cpu_now
+        if res.usage is not None:
+            user, system = max(user, res.usage.cpu_user), max(system, res.usage.cpu_system)
+            if res.usage.max_rss > self._own_hwm:
+                self.peak_rss = max(self.peak_rss, res.usage.max_rss)
+            self.bytes_written += res.usage.bytes_written
+        self.cpu_user += user
+        self.cpu_system += system
+        self._cpu_now = (0.0, 0.0)
+        self._next = 0.0
+        self._polls = 0
+        if self.limits.disk is not None and not res.ok:  # the figure as it was left
+            self.disk = max(self.disk, usage.written_bytes(self.views, self._since))
+        if isinstance(res.breach, Breach):
+            return res.breach
+        if res.ok or res.timed_out or res.stopped or res.exit_code is None:
+            return None
+        lim = self.limits
+        spent = self.cpu_user + self.cpu_system
+        if lim.cpu is not None and (
+            res.exit_code == -_SIGXCPU or (res.exit_code == -9 and spent >= 0.8 * lim.cpu)
+        ):
+            # the kernel sent it at the per-process limit, whatever the samples saw
+            spent = max(spent, math.ceil(lim.cpu) + 1)
+            return Breach("LIMIT_CPU", spent, lim.cpu, "a process used up its CPU time")
+        if lim.disk is not None and (res.exit_code == -_SIGXFSZ or "LIMIT_DISK" in self._refused):
+            return Breach("LIMIT_DISK", self.disk, lim.disk, "a file reached the size limit")
+        if lim.memory is not None and "LIMIT_MEMORY" in self._refused:
+            cap = format_size(2 * lim.memory)
+            return Breach(
+                "LIMIT_MEMORY",
+                self.peak_rss,
+                lim.memory,
+                f"an allocation over the per-process cap ({cap}) was refused",
+            )
+        return None
+
+    def cost(self, wall: float) -> Cost:
+        return Cost(
+            wall=round(wall, 3),
+            cpu_user=round(self.cpu_user, 3),
+            cpu_system=round(self.cpu_system, 3),
+            peak_memory=self.peak_rss or None,
+            bytes_written=self.bytes_written,
+        )
