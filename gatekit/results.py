@@ -107,6 +107,15 @@ class GateResult(Rec):
         default=None, description="tree OID of the shadow after a fix gate, when it changed files"
     )
     notes: tuple[str, ...] = ()
+    code: str | None = Field(
+        default=None,
+        description="machine-readable reason: STOPPED_BY_OPERATOR, WATCHDOG_STUCK, OWNER_DIED",
+    )
+    signature: str | None = Field(
+        default=None,
+        description="failure signature: gate, failing command, normalised last error lines, "
+        "failing test ids (same failure, same signature)",
+    )
 
 
 class CandidateInfo(Rec):

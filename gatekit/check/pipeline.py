@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pygit2
 
     from gatekit.config.loader import LoadedConfig
+    from gatekit.git.candidate import Candidate
     from gatekit.plan.cache import PlanCache
     from gatekit.plan.model import GatePlan
     from gatekit.run.output import Reporter
@@ -48,7 +49,6 @@ def run_check(
 
     env = os.environ if environ is None else environ
     started = time.monotonic()
-    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     repo = open_repo(".")
     root = workdir(repo)
     _recover(repo)
@@ -65,7 +65,37 @@ def run_check(
     run_id = new_run_id()
     run_dir = gatekit_dir(repo) / "runs" / run_id
     run_dir.mkdir(parents=True)
+    from gatekit.operator import runfile
 
+    runfile.start(
+        run_dir,
+        candidate={"source": candidate.source, "tree": candidate.tree, "base": candidate.base},
+        gates=[*plan.order, *(g.id for g in plan.gates if g.id not in plan.order)],
+        watchdog=plan.watchdog,
+    )
+    try:
+        report = _run(repo, request, plan, candidate, run_dir, reporter, env, run_id, started)
+    except BaseException:
+        runfile.finish(run_dir, state="error", verdict=None, exit_code=None)
+        raise
+    from gatekit.operator.recover import finish_run
+
+    finish_run(run_dir, report.result.verdict.value, report.exit_code)
+    return report
+
+
+def _run(
+    repo: pygit2.Repository,
+    request: CheckRequest,
+    plan: GatePlan,
+    candidate: Candidate,
+    run_dir: Path,
+    reporter: Reporter,
+    env: Mapping[str, str],
+    run_id: str,
+    started: float,
+) -> CheckReport:
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cache = result_cache(repo, candidate, request.all_paths) if request.use_cache else None
     results, guard_changes, shadow_commit = execute(
         repo, request, plan, candidate, run_dir, reporter, cache, env
