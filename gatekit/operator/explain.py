@@ -23,10 +23,18 @@ def explain_doc(run_dir: Path, gate: str | None, with_history: bool = True) -> d
     result = view.result() or {}
     outcomes: dict[str, dict[str, Any]] = {g["id"]: g for g in result.get("gates", [])}
     for gid, st in view.gates.items():
-        if gid not in outcomes:
+        if gid not in outcomes or st.get("phase") == "crashed":
             outcomes[gid] = {"id": gid, "outcome": st.get("phase"), "reason": st.get("reason", "")}
             if st.get("code"):
                 outcomes[gid]["code"] = st["code"]
+    if gate is not None and gate not in outcomes:
+        from gatekit.config.suggest import did_you_mean
+        from gatekit.errors import UsageError
+
+        raise UsageError(
+            f"run {view.run_id} has no gate {gate!r}{did_you_mean(gate, list(outcomes))}",
+            tip="gates of the run: " + (", ".join(outcomes) or "none"),
+        )
     chosen = [gate] if gate else [g for g, r in outcomes.items() if r.get("outcome") in EXPLAINED]
     gates = [
         _gate(view, outcomes.get(g) or {"id": g, "outcome": "unknown"}, run, result, with_history)
@@ -81,7 +89,7 @@ def _gate(
         "outcome": outcome,
         "code": code,
         "reason": rec.get("reason") or book.get("reason") or "",
-        "phase": book.get("phase") or st.get("last_phase") or st.get("phase"),
+        "phase": book.get("phase") or st.get("last_phase") or _phase(st),
         "exit_code": book.get("exit_code", last.get("exit_code")),
         "failure_class": cls,
         "command": book.get("command"),
@@ -107,6 +115,11 @@ def _gate(
     return doc
 
 
+def _phase(st: dict[str, Any]) -> str | None:
+    phase = st.get("phase")
+    return str(phase) if phase in rundir.ACTIVE_PHASES else None
+
+
 def _rel(run_dir: Path, rel: object) -> str | None:
     if not rel:
         return None
@@ -116,7 +129,8 @@ def _rel(run_dir: Path, rel: object) -> str | None:
 
 def _prose(outcome: str, rec: dict[str, Any], command: str | None) -> str:
     if outcome == "manual_pending":
-        return f"{rec.get('reason') or 'A manual action is required.'} Then run `{command}`."
+        what = str(rec.get("reason") or "A manual action is required").rstrip(".")
+        return f"{what}. Then run `{command}`."
     if outcome in ("passed", "cached", "approved"):
         return "Nothing to do: the gate passed."
     if outcome == "skipped":

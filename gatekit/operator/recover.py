@@ -194,7 +194,7 @@ def _release_locks(gatekit_dir: Path, dead: set[int]) -> list[str]:
 
     released = []
     for lock in list_locks(gatekit_dir):
-        if lock.pid in dead and lock.state != "alive" and release(lock):
+        if lock.kind == "ref" and lock.pid in dead and lock.state != "alive" and release(lock):
             released.append(lock.name)
     return released
 

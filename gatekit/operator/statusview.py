@@ -37,7 +37,7 @@ def _run_doc(view: rundir.RunView, now: datetime) -> dict[str, Any]:
     outcomes = {g["id"]: g for g in (result or {}).get("gates", [])}
     for gate_id, st in view.gates.items():
         phase = str(st.get("phase"))
-        if gate_id in outcomes:
+        if gate_id in outcomes and phase != "crashed":
             phase = outcomes[gate_id]["outcome"]
         running = phase in rundir.ACTIVE_PHASES
         gates.append(
