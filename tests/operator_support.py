@@ -30,9 +30,7 @@ def pid_gate_code(pidfile: Path, seconds: float, *, child: bool = False, quiet: 
     """Python for a gate that writes its pid (and a child's, in its group) then sleeps."""
     lines = ["import os, subprocess, sys, time"]
     if child:
-        lines.append(
-            "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])"
-        )
+        lines.append("c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])")
         lines.append(f"open({str(pidfile)!r}, 'w').write(f'{{os.getpid()}} {{c.pid}}')")
     else:
         lines.append(f"open({str(pidfile)!r}, 'w').write(str(os.getpid()))")

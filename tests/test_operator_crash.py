@@ -36,7 +36,9 @@ def test_sigkilled_check_is_recovered_as_crashed(repo: Repo) -> None:
     )
     repo.commit("config")
     p = start_check(repo, "--jobs", "2")
-    wait_for("the gate to start", lambda: pidfile.is_file() and len(pidfile.read_text().split()) == 2)
+    wait_for(
+        "the gate to start", lambda: pidfile.is_file() and len(pidfile.read_text().split()) == 2
+    )
     leader, child = pids_in(pidfile)
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)

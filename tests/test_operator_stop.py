@@ -37,7 +37,9 @@ def _running(repo: Repo, gid: str) -> bool:
 def test_stop_one_gate_of_a_parallel_run(repo: Repo) -> None:
     pidfile = repo.path.parent / "victim.pid"
     marker = repo.path.parent / "others-started"
-    slow = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(3); print('done')"
+    slow = (
+        f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(3); print('done')"
+    )
     write_config(
         repo,
         [
@@ -50,7 +52,9 @@ def test_stop_one_gate_of_a_parallel_run(repo: Repo) -> None:
     repo.commit("config")
     out = repo.path.parent / "check.json"
     p = start_check(repo, "--jobs", "3", "--json", out=out)
-    wait_for("the victim to start", lambda: pidfile.is_file() and len(pidfile.read_text().split()) == 2)
+    wait_for(
+        "the victim to start", lambda: pidfile.is_file() and len(pidfile.read_text().split()) == 2
+    )
     wait_for("the status to show it running", lambda: _running(repo, "victim"))
     leader, child = pids_in(pidfile)
 

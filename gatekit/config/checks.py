@@ -39,8 +39,9 @@ class Checker:
     # -- whole document -------------------------------------------------
     def check(self, data: dict[str, Any]) -> list[ConfigIssue]:
         defaults = data.get("defaults")
-        if isinstance(defaults, dict) and "timeout" in defaults:
-            self._duration(("defaults", "timeout"), defaults["timeout"])
+        for key in ("timeout", "stall_timeout", "watchdog"):
+            if isinstance(defaults, dict) and key in defaults:
+                self._duration(("defaults", key), defaults[key])
         gates = [g if isinstance(g, dict) else {} for g in _as_list(data.get("gates"))]
         ids = self.check_ids(gates)
         raw = _as_list(data.get("gates"))
@@ -99,8 +100,9 @@ class Checker:
                 "an auto gate runs on every check and ignores 'when': use type: conditional",
                 at_key=True,
             )
-        if "timeout" in gate:
-            self._duration((*base, "timeout"), gate["timeout"])
+        for key in ("timeout", "stall_timeout"):
+            if key in gate:
+                self._duration((*base, key), gate[key])
         for j, need in enumerate(_as_list(gate.get("needs"))):
             if isinstance(need, str) and need not in ids:
                 hint = did_you_mean(need, ids)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 ERROR_LINES = 5
-_HEX = re.compile(r"\b(?:0x)?[0-9a-f]{7,}\b", re.I)
+_HEX = re.compile(r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b", re.I)
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _TMP = re.compile(r"(/tmp|/var/folders|/private/var)/\S*")
 _RUN = re.compile(r"\S*/gatekit/(runs|shadows)/\S*")
@@ -37,6 +37,8 @@ def error_lines(lines: Sequence[str], count: int = ERROR_LINES) -> list[str]:
 def signature(
     gate_id: str, command: str | None, lines: Sequence[str], test_ids: Iterable[str] = ()
 ) -> str:
+    if command:  # the log echoes each command (``$ CMD``), which may span lines
+        lines = "\n".join(lines).replace(f"$ {command}", "").splitlines()
     parts = [
         f"gate {gate_id}",
         f"command {normalise(command or '')}",
