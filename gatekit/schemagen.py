@@ -44,7 +44,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 def _operator_schemas() -> dict[str, dict[str, Any]]:
     from gatekit.operator import models
 
-    named = {
+    named: dict[str, tuple[type[BaseModel], str]] = {
         "status.schema.json": (models.GateStatus, "gatekit gate status (status/GATE.json)"),
         "event.schema.json": (models.Event, "gatekit run event (a line of events.jsonl)"),
         "run.schema.json": (models.RunFile, "gatekit run status (run.json)"),

@@ -104,7 +104,7 @@ def test_status_shows_phase_and_a_fresh_heartbeat(repo: Repo) -> None:
     try:
         wait_for("the gate to start", pidfile.is_file)
         time.sleep(6.5)  # longer than a heartbeat may be old: the gate prints nothing
-        proc, doc = status_json(repo)
+        _, doc = status_json(repo)
         (run,) = doc["runs"]
         assert run["state"] == "running"
         quiet = gate_in(run, "quiet")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
+import time
 
 import pytest
 from check_support import check_json, gate, gate_of, run_dir_of, write_config
@@ -94,8 +94,6 @@ def test_a_frozen_run_is_stopped_by_the_heartbeat_watchdog(repo: Repo) -> None:
     (leader,) = pids_in(pidfile)
     os.kill(p.pid, signal.SIGSTOP)
     try:
-        import time
-
         time.sleep(4.5)
         status = repo.gatekit("status", timeout=60)
         assert "WATCHDOG_STUCK" not in status.stdout
