@@ -31,7 +31,6 @@ CLIENT_GONE = "CLIENT_GONE"
 CLAIM = "recovered"
 WATCHDOG_DEFAULT = 900.0
 
-recovered: list[str] = []  # run ids this process marked crashed (gatekit status lists them)
 
 
 def finish_run(run_dir: Path, verdict: str, exit_code: int) -> None:
@@ -113,8 +112,8 @@ def mark_crashed(
     doc["crash"] = {"why": why, "code": code, "gates": crashed, "locks_released": released}
     runfile.write(run_dir, doc)
     runfile.clear_active(run_dir)
-    if run_id not in recovered:
-        recovered.append(run_id)
+    if run_id not in runfile.recovered:
+        runfile.recovered.append(run_id)
     gates_txt = f"{len(crashed)} gate(s) marked crashed" if crashed else "no gate was running"
     locks_txt = f", {len(released)} lock(s) released" if released else ""
     return f"gatekit: run {run_id} crashed ({why}): {gates_txt}{locks_txt}; see gatekit explain --run {run_id}"

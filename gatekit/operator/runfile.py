@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ RUN_SCHEMA_VERSION = 1
 FINAL_STATES = frozenset({"finished", "crashed", "error"})
 
 _client: tuple[int, str | None, list[str]] | None = None  # set by a daemon worker
+recovered: list[str] = []  # run ids this process marked crashed (gatekit status lists them)
 
 
 def set_client(pid: int) -> None:
@@ -45,6 +45,11 @@ def client_pid() -> int | None:
     return _client[0] if _client else None
 
 
+def _host() -> str:
+    """The host name (as socket.gethostname(), without importing socket: status starts fast)."""
+    return os.uname().nodename
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -55,7 +60,7 @@ def owner_record() -> dict[str, Any]:
         pid, start, cmd = _client
     else:
         pid, start, cmd = me, procs.start_time(me), procs.cmdline(me)
-    return {"pid": pid, "start": start, "host": socket.gethostname(), "cmdline": cmd}
+    return {"pid": pid, "start": start, "host": _host(), "cmdline": cmd}
 
 
 def active_dir(gatekit_dir: Path) -> Path:
@@ -120,7 +125,7 @@ def clear_active(run_dir: Path) -> None:
 
 def owner_alive(doc: dict[str, Any]) -> bool:
     owner = doc.get("owner") or {}
-    if owner.get("host") not in (None, socket.gethostname()):
+    if owner.get("host") not in (None, _host()):
         return True  # another machine: cannot tell, never call it dead
     return procs.is_alive(owner.get("pid"), owner.get("start"))
 

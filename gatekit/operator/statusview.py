@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.operator import rundir
-from gatekit.operator.recover import recovered
+from gatekit.operator.runfile import recovered
 
 RECENT = 20
 
