@@ -32,7 +32,6 @@ CLAIM = "recovered"
 WATCHDOG_DEFAULT = 900.0
 
 
-
 def finish_run(run_dir: Path, verdict: str, exit_code: int) -> None:
     """The run's own end. In a daemon worker whose client went away, the run is crashed."""
     from gatekit.operator import clientwatch
