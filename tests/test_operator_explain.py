@@ -118,6 +118,12 @@ def test_signatures_ignore_noise_but_not_the_error() -> None:
             None,
         ),
         ("failed", {"fix_tree": True}, "apply fixes", None),
+        (
+            "failed",
+            {"reason": "changed tracked files of the candidate: a.py (declare `fix: true` ...)"},
+            "declare fix: true",
+            "fix",
+        ),
     ],
 )
 def test_next_actions(

@@ -49,7 +49,7 @@ def next_action(
         return Action("raise the timeout", rerun, "timeout")
     if fix_tree:
         return Action("apply fixes", "gatekit check --apply-fixes")
-    if "not a fix gate" in reason or "changed tracked file" in reason:
+    if "changed tracked files" in reason:  # gatekit.run.owned: a non-fix gate wrote files
         return Action("declare fix: true", None, "fix")
     if failure_class == "transient":
         return Action("rerun: transient", rerun, "retries.transient")
