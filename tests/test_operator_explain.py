@@ -131,3 +131,23 @@ def test_next_actions(
 ) -> None:
     got = next_action("g", outcome, **kw)  # type: ignore[arg-type]
     assert got.action == action and got.setting == setting
+
+
+@pytest.mark.parametrize("argv", [["status"], ["status", "--all", "--json"], ["unlock"]])
+def test_operator_commands_import_nothing_heavy(repo: Repo, argv: list[str]) -> None:
+    """status and unlock answer while a check runs: no pygit2, pydantic, yaml, ..."""
+    import subprocess
+    import sys
+
+    heavy = ("pygit2", "pydantic", "nox", "yaml", "jsonschema", "detect_secrets", "junitparser")
+    code = (
+        "import sys\n"
+        "from gatekit.cli import main\n"
+        f"rc = main({argv!r})\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), rc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo.path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[] 0"

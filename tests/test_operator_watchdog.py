@@ -115,3 +115,23 @@ def test_stall_timeout_is_a_duration_with_a_clear_error(repo: Repo) -> None:
     proc = repo.gatekit("check", "--plain")
     assert proc.returncode == 2 and "stall_timeout" in proc.stderr
     assert "validation.yaml:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_timeout_is_snapshotted_before_the_kill(repo: Repo) -> None:
+    pidfile = repo.path.parent / "slow.pid"
+    write_config(
+        repo, [gate("slow", pid_gate_code(pidfile, 60, child=True), cache=False, timeout="1s")]
+    )
+    repo.commit("config")
+    proc, doc = check_json(repo, expect=1)
+    assert gate_of(doc, "slow")["outcome"] == "timed_out"
+    leader, child = pids_in(pidfile)
+    run_dir = run_dir_of(proc)
+    (snap,) = (run_dir / "forensics" / "slow").iterdir()
+    procs = json.loads((snap / "processes.json").read_text())
+    assert procs["why"].startswith("timed out")
+    assert {leader, child} <= {p["pid"] for p in procs["processes"]}
+    assert str(snap.relative_to(run_dir)) in (run_dir / "reports" / "slow.md").read_text()
+    g = gate_in(explain_json(repo), "slow")
+    assert g["action"] == "raise the timeout" and g["setting"] == "timeout"
+    assert g["signature"] and g["forensics"] == str(snap)

@@ -53,6 +53,7 @@ class GateRunner:
         self._findings: dict[str, tuple[Finding, ...]] = {}
         self.watchdog = Watchdog(run_dir, options.grace, hooks.mask)
         self._envs: dict[str, dict[str, str]] = {}  # per gate id: its last command's environment
+        self._snapped: set[str] = set()  # gates with a forensics snapshot taken before a kill
 
     def close(self) -> None:
         self.watchdog.close()
@@ -406,12 +407,28 @@ class GateRunner:
                 registry=self.registry,
                 on_start=started,
                 token=escapes.new_token() if self.options.sweep_escapes else None,
+                before_timeout_kill=lambda pgid: self._snapshot(gate.id, pgid, shown, env),
             )
         finally:
             self.watchdog.ended(gate.id)
         if not res.ok and self.stop_request(gate.id) is not None:
             res = dataclasses.replace(res, stopped=True)
         return res
+
+    def _snapshot(self, gate_id: str, pgid: int, command: str, env: dict[str, str]) -> None:
+        """Forensics of a gate that timed out, taken before its processes are killed."""
+        from gatekit.operator import forensics
+
+        forensics.snapshot(
+            self.run_dir,
+            gate_id,
+            why="timed out: snapshot before the kill",
+            pgid=pgid,
+            command=command,
+            env=env,
+            mask=self.hooks.mask,
+        )
+        self._snapped.add(gate_id)
 
     def _line(self, gate_id: str, phase: str, line: str, matcher: TransientMatcher | None) -> None:
         if self.hooks.mask is not None:
@@ -462,6 +479,7 @@ class GateRunner:
             env_cache=self.options.env_cache_dir,
             env=self._envs.get(gate.id, {}),
             mask=self.hooks.mask,
+            snapped=gate.id in self._snapped,
         )
 
 

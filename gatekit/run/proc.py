@@ -96,8 +96,12 @@ def run_process(
     registry: ProcessRegistry | None = None,
     on_start: Callable[[int], None] | None = None,
     token: str | None = None,
+    before_timeout_kill: Callable[[int], None] | None = None,
 ) -> ProcResult:
     """Run ``argv`` in its own process group and wait for the whole group to end.
+
+    ``before_timeout_kill(pgid)`` runs when the timeout expires, before the group is
+    signalled (a forensics snapshot of what was still running).
 
     With ``token`` (see :mod:`gatekit.run.escapes`), processes of the command that left
     the group with ``setsid()`` are stopped too once it has ended."""
@@ -124,7 +128,9 @@ def run_process(
     try:
         if on_start is not None:
             on_start(proc.pid)
-        timed_out, stopped = _pump(proc, start, timeout, grace, log, on_line, registry)
+        timed_out, stopped = _pump(
+            proc, start, timeout, grace, log, on_line, registry, before_timeout_kill
+        )
     finally:
         if registry is not None:
             registry.remove(proc)
@@ -144,6 +150,7 @@ def _pump(
     log: IO[str] | None,
     on_line: LineCallback | None,
     registry: ProcessRegistry | None,
+    before_timeout_kill: Callable[[int], None] | None = None,
 ) -> tuple[bool, bool]:
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
@@ -177,6 +184,9 @@ def _pump(
                 break
             if deadline is not None and now >= deadline:
                 timed_out = True
+                if before_timeout_kill is not None:
+                    with contextlib.suppress(Exception):  # evidence must not stop the kill
+                        before_timeout_kill(proc.pid)
                 terminate_group(proc.pid, grace)
                 _drain(fd, lines)
                 break

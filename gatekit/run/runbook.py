@@ -29,6 +29,7 @@ def write_runbook(
     env_cache: Path,
     env: Mapping[str, str],
     mask: Callable[[str], str] | None,
+    snapped: bool = False,
 ) -> GateResult:
     run_dir = status.run_dir
     cls = report.failure_class if report else None
@@ -36,8 +37,9 @@ def write_runbook(
     exit_code = report.exit_code if report else None
     last_phase = status.phase_of(gate.id) or "running"
     phase = "environment" if cls == "environment" else last_phase
-    snap = forensics.latest(run_dir, gate.id)
-    if snap is None or result.code is None:  # a stop already took one before the kill
+    # a stop (gatekit stop, the watchdog) or a timeout took one before the kill
+    snap = forensics.latest(run_dir, gate.id) if snapped or result.code else None
+    if snap is None:
         where = forensics.snapshot(
             run_dir,
             gate.id,
