@@ -58,7 +58,7 @@ def test_the_worker_stops_the_gates_of_a_client_that_died(
             "the gate to start", lambda: pidfile.is_file() and len(pidfile.read_text().split()) == 2
         )
         leader, child = pids_in(pidfile)
-        (run_id,) = os.listdir(runs_dir(repo))
+        (run_id,) = [d.name for d in runs_dir(repo).iterdir() if (d / "run.json").is_file()]
         run_doc = json.loads((runs_dir(repo) / run_id / "run.json").read_text())
         assert run_doc["owner"]["pid"] == client.pid  # the client owns it
         assert run_doc["worker"]["pid"] != client.pid  # the daemon's worker runs it
