@@ -50,7 +50,7 @@ def _runbook_latency(repo: Path, env: dict[str, str], stamp: Path, runs: int) ->
     for _ in range(runs):
         run([*tool("gatekit"), "check", "--plain", "--no-record"], repo, env, ok=(1,))
         runs_dir = repo / ".git" / "gatekit" / "runs"
-        newest = sorted(os.listdir(runs_dir))[-1]
+        newest = sorted(d for d in os.listdir(runs_dir) if not d.startswith("."))[-1]
         book = runs_dir / newest / "reports" / "fail.json"
         out.append(book.stat().st_mtime - float(stamp.read_text()))
     return out
@@ -59,8 +59,9 @@ def _runbook_latency(repo: Path, env: dict[str, str], stamp: Path, runs: int) ->
 def _fill(repo: Path, count: int) -> None:
     """``count`` run directories: copies of the real ones with ids in time order."""
     runs_dir = repo / ".git" / "gatekit" / "runs"
-    model = runs_dir / sorted(os.listdir(runs_dir))[0]
-    existing = len(os.listdir(runs_dir))
+    real = sorted(d for d in os.listdir(runs_dir) if (runs_dir / d / "run.json").is_file())
+    model = runs_dir / real[0]
+    existing = len(real)
     for i in range(count - existing):
         rid = f"20260101T{i // 3600:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{1000 + i}-bench{i:04d}"
         shutil.copytree(model, runs_dir / rid)
@@ -135,7 +136,9 @@ def main(argv: list[str]) -> int:
         finally:
             bg.terminate()
             bg.wait(timeout=60)
-        n_runs = len(os.listdir(repo / ".git" / "gatekit" / "runs"))
+        n_runs = sum(
+            1 for d in (repo / ".git" / "gatekit" / "runs").iterdir() if (d / "run.json").is_file()
+        )
         base = med(times["gatekit status"])
         rows = [
             [name, ms(med(t)), ms(min(t)), ms(max(t)), f"{base / med(t):.2f}x"]
