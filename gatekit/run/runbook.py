@@ -36,7 +36,12 @@ def write_runbook(
     command = report.command if report else None
     exit_code = report.exit_code if report else None
     last_phase = status.phase_of(gate.id) or "running"
-    phase = "environment" if cls == "environment" else last_phase
+    if cls == "environment":
+        phase = "environment"
+    elif report is not None and report.outcome is not Outcome.PASSED:
+        phase = "running"  # the command failed (JUnit/KPI collection may have run after it)
+    else:
+        phase = last_phase  # e.g. collecting: a KPI or JUnit verdict
     # a stop (gatekit stop, the watchdog) or a timeout took one before the kill
     snap = forensics.latest(run_dir, gate.id) if snapped or result.code else None
     if snap is None:
