@@ -83,3 +83,58 @@ def test_sigkilled_check_is_recovered_as_crashed(repo: Repo) -> None:
     proc2 = check(repo, timeout=120)
     assert proc2.returncode == 0, proc2.stderr
     assert stray_locks(repo) == []
+
+
+def test_recovery_never_signals_a_group_that_is_not_the_gates(repo: Repo) -> None:
+    """After a crash the recorded pid may belong to another program's group by now:
+    recovery stops only processes carrying the run's token."""
+    import os
+    import subprocess
+    import sys
+
+    gk = repo.path / ".git" / "gatekit"
+    run_id = "20260101T000000Z-1-abcdef"
+    run_dir = gk / "runs" / run_id
+    (run_dir / "status").mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        owner = {"pid": gone.pid, "start": "1", "host": os.uname().nodename, "cmdline": []}
+        doc = {
+            "schema_version": 1,
+            "run_id": run_id,
+            "state": "running",
+            "owner": owner,
+            "worker": {"pid": gone.pid, "start": "1"},
+            "candidate": {},
+            "gates": ["g"],
+            "started_at": "2026-01-01T00:00:00.000Z",
+            "watchdog": None,
+            "verdict": None,
+            "exit_code": None,
+            "ended_at": None,
+            "crash": None,
+        }
+        (run_dir / "run.json").write_text(json.dumps(doc))
+        st = {
+            "gate": "g",
+            "phase": "running",
+            "attempt": 1,
+            "pid": other.pid,
+            "started": None,
+            "updated": "2026-01-01T00:00:00.000Z",
+            "heartbeat": "2026-01-01T00:00:00.000Z",
+            "log": "logs/g.log",
+            "last_lines": [],
+        }
+        (run_dir / "status" / "g.json").write_text(json.dumps(st))
+        (gk / "active").mkdir(exist_ok=True)
+        (gk / "active" / run_id).write_text(str(run_dir))
+        proc, out = status_json(repo)
+        assert "crashed" in proc.stderr
+        assert gate_in(out["runs"][0], "g")["phase"] == "crashed"
+        assert other.poll() is None, "recovery killed a process that was not the gate's"
+    finally:
+        other.kill()
+        other.wait()

@@ -57,9 +57,12 @@ def stop_requested(run_dir: Path, gate_id: str) -> dict[str, Any] | None:
 
 
 def gate_processes(run_id: str, gate_id: str, pgid: int | None) -> list[int]:
-    """The gate's process group and every process carrying its run token."""
+    """The gate's process group and every process carrying its run token.
+
+    The group recorded in a status file is signalled only when one of its members
+    carries the gate's token: after a crash the number may belong to another group."""
     found = set(procs.carrying(runfile.RUN_VAR, f"{run_id}/{gate_id}"))
-    if pgid and procs.group_members(pgid):
+    if pgid and any(m in found for m in procs.group_members(pgid)):
         found.add(pgid)
     return sorted(found)
 
@@ -78,8 +81,9 @@ def end_gate(
     targets = gate_processes(run_dir.name, gate_id, pgid)
     snap = None
     if targets or pgid:
+        group = pgid if pgid in targets else None  # a recorded group that is not the gate's
         where = forensics.snapshot(
-            run_dir, gate_id, why=why, pgid=pgid, pids=targets, command=command, mask=mask
+            run_dir, gate_id, why=why, pgid=group, pids=targets, command=command, mask=mask
         )
         snap = str(where.relative_to(run_dir))
     left = procs.stop_all(targets, grace) if targets else []

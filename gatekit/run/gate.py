@@ -367,7 +367,10 @@ class GateRunner:
         return noxenv.create_env(
             spec,
             self.options.env_cache_dir,
-            sandbox.installer_env(box.env, self.environ),
+            {
+                **sandbox.installer_env(box.env, self.environ),
+                runfile.RUN_VAR: f"{self.run_dir.name}/{gate.id}",
+            },
             timeout=self.options.env_timeout,
             grace=self.options.grace,
             log=log,
