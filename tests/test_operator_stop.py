@@ -124,3 +124,33 @@ def test_status_shows_phase_and_a_fresh_heartbeat(repo: Repo) -> None:
     assert after["runs"] == []
     nothing = repo.gatekit("status")
     assert nothing.returncode == 0 and "no gatekit run in progress" in nothing.stdout
+
+
+def test_stop_during_a_retry_wait_ends_the_gate_at_once(repo: Repo) -> None:
+    write_config(
+        repo,
+        [
+            gate(
+                "net",
+                "import sys; print('service unavailable'); sys.exit(75)",
+                cache=False,
+                retries={"transient": 3, "exit_codes": [75], "backoff": 60},
+            )
+        ],
+    )
+    repo.commit("config")
+    out = repo.path.parent / "check.json"
+    p = start_check(repo, "--json", out=out)
+
+    def waiting() -> bool:
+        _, doc = status_json(repo)
+        return any(g["phase"] == "retry-wait" for run in doc["runs"] for g in run["gates"])
+
+    wait_for("the retry wait", waiting)
+    started = time.monotonic()
+    assert repo.gatekit("stop", "net").returncode == 0
+    assert p.wait(timeout=60) == 1
+    assert time.monotonic() - started < 30  # not the 60 s backoff
+    net = json.loads(out.read_text())["gates"][0]
+    assert net["outcome"] == "stopped" and net["code"] == "STOPPED_BY_OPERATOR"
+    assert len(net["attempts"]) == 1

@@ -161,7 +161,19 @@ class GateRunner:
             self.phase(gate.id, "retry-wait", attempt=number, delay=round(delay, 2))
             self.reporter.event(gate.id, "retry-wait", msg)
 
-        summary = run_attempts(gate.retries, attempt, self.registry.stopping.wait, on_retry)
+        def wait(delay: float) -> bool:
+            """Sleep before a retry; True when the run, or this gate alone, was stopped."""
+            end = time.monotonic() + delay
+            while True:
+                left = end - time.monotonic()
+                if self.registry.stopping.wait(max(0.0, min(0.2, left))):
+                    return True
+                if self.stop_request(gate.id) is not None:
+                    return True
+                if left <= 0.2:
+                    return False
+
+        summary = run_attempts(gate.retries, attempt, wait, on_retry)
         result = self._result(gate, summary, box, start)
         request = self.stop_request(gate.id) if summary.stopped else None
         if request is not None:
