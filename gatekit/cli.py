@@ -37,6 +37,11 @@ COMMANDS = (
     "daemon",
     "report",
     "collect",
+    "status",
+    "watch",
+    "explain",
+    "stop",
+    "unlock",
 )
 
 
@@ -149,6 +154,22 @@ def _autostart() -> None:
         )
 
 
+def _recover_runs() -> None:
+    """Crash recovery: runs of this repository whose owner died are marked crashed (and
+    what they left running is stopped) by whichever gatekit command finds them first."""
+    from gatekit.operator.locate import gatekit_dir
+
+    try:
+        found = gatekit_dir()
+        if found is None or not os.listdir(found / "active"):
+            return
+    except OSError:
+        return
+    from gatekit.operator.recover import recover_runs
+
+    recover_runs(found)
+
+
 def _run_here(args_list: list[str]) -> int:
     from gatekit.errors import ExitCode, GatekitError
 
@@ -164,6 +185,8 @@ def _run_here(args_list: list[str]) -> int:
     try:
         if args.chdir:
             os.chdir(args.chdir)
+        if args.command != "daemon":
+            _recover_runs()
         return int(args.func(args))
     except GatekitError as exc:
         print(exc.render(), file=sys.stderr)

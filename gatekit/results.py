@@ -144,11 +144,20 @@ class GateResult(Rec):
         default=None, description="tree OID of the shadow after a fix gate, when it changed files"
     )
     notes: tuple[str, ...] = ()
-    code: str | None = Field(default=None, description="machine-readable reason, e.g. LIMIT_MEMORY")
+    code: str | None = Field(
+        default=None,
+        description="machine-readable reason: LIMIT_MEMORY, LIMIT_CPU, LIMIT_DISK, "
+        "LIMIT_PROCESSES, STOPPED_BY_OPERATOR, WATCHDOG_STUCK, OWNER_DIED",
+    )
     cost: Cost | None = Field(default=None, description="the attempts' sum")
     limits_enforced: str | None = Field(
         default=None,
         description="how the gate's limits were enforced: cgroup-v2, or rlimit (with a watcher)",
+    )
+    signature: str | None = Field(
+        default=None,
+        description="failure signature: gate, failing command, normalised last error lines, "
+        "failing test ids (same failure, same signature)",
     )
 
 

@@ -37,6 +37,21 @@ def schemas() -> dict[str, dict[str, Any]]:
         "result.schema.json": _schema(
             RunResult, "result.schema.json", "gatekit run result", "serialization"
         ),
+        **_operator_schemas(),
+    }
+
+
+def _operator_schemas() -> dict[str, dict[str, Any]]:
+    from gatekit.operator import models
+
+    named: dict[str, tuple[type[BaseModel], str]] = {
+        "status.schema.json": (models.GateStatus, "gatekit gate status (status/GATE.json)"),
+        "event.schema.json": (models.Event, "gatekit run event (a line of events.jsonl)"),
+        "run.schema.json": (models.RunFile, "gatekit run status (run.json)"),
+        "explain.schema.json": (models.Explain, "gatekit explain --json"),
+    }
+    return {
+        name: _schema(model, name, title, "serialization") for name, (model, title) in named.items()
     }
 
 

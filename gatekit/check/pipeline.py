@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pygit2
 
     from gatekit.config.loader import LoadedConfig
+    from gatekit.git.candidate import Candidate
     from gatekit.plan.cache import PlanCache
     from gatekit.plan.model import GatePlan
     from gatekit.run.output import Reporter
@@ -49,7 +50,6 @@ def run_check(
 
     env = os.environ if environ is None else environ
     started = time.monotonic()
-    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     repo = open_repo(".")
     root = workdir(repo)
     _recover(repo)
@@ -63,7 +63,7 @@ def run_check(
     candidate = resolve_candidate(repo, spec)
     branch = request.branch if request.branch is not None else current_branch(repo)
     plan = _plan(plans, loaded, root, request, branch, candidate.changed, env)
-    from gatekit.check.selection import RelabelReporter, extra_skips, relabel
+    from gatekit.check.selection import RelabelReporter, extra_skips
 
     skips = extra_skips(repo, request, plan)
     if skips:
@@ -74,7 +74,42 @@ def run_check(
     run_id = new_run_id()
     run_dir = gatekit_dir(repo) / "runs" / run_id
     run_dir.mkdir(parents=True)
+    from gatekit.operator import runfile
 
+    runfile.start(
+        run_dir,
+        candidate={"source": candidate.source, "tree": candidate.tree, "base": candidate.base},
+        gates=[*plan.order, *(g.id for g in plan.gates if g.id not in plan.order)],
+        watchdog=plan.watchdog,
+    )
+    try:
+        report = _run(
+            repo, request, plan, candidate, run_dir, reporter, env, run_id, started, skips
+        )
+    except BaseException:
+        runfile.finish(run_dir, state="error", verdict=None, exit_code=None)
+        raise
+    from gatekit.operator.recover import finish_run
+
+    finish_run(run_dir, report.result.verdict.value, report.exit_code)
+    return report
+
+
+def _run(
+    repo: pygit2.Repository,
+    request: CheckRequest,
+    plan: GatePlan,
+    candidate: Candidate,
+    run_dir: Path,
+    reporter: Reporter,
+    env: Mapping[str, str],
+    run_id: str,
+    started: float,
+    skips: Mapping[str, str],
+) -> CheckReport:
+    from gatekit.check.selection import relabel
+
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cache = result_cache(repo, candidate, request.all_paths) if request.use_cache else None
     results, guard_changes, shadow_commit = execute(
         repo, request, plan, candidate, run_dir, reporter, cache, env

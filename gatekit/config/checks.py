@@ -41,8 +41,9 @@ class Checker:
     # -- whole document -------------------------------------------------
     def check(self, data: dict[str, Any]) -> list[ConfigIssue]:
         defaults = data.get("defaults")
-        if isinstance(defaults, dict) and "timeout" in defaults:
-            self._duration(("defaults", "timeout"), defaults["timeout"])
+        for key in ("timeout", "stall_timeout", "watchdog"):
+            if isinstance(defaults, dict) and key in defaults:
+                self._duration(("defaults", key), defaults[key])
         if isinstance(defaults, dict):
             self._limits(("defaults", "limits"), defaults.get("limits"))
         gates = [g if isinstance(g, dict) else {} for g in _as_list(data.get("gates"))]
@@ -103,8 +104,9 @@ class Checker:
                 "an auto gate runs on every check and ignores 'when': use type: conditional",
                 at_key=True,
             )
-        if "timeout" in gate:
-            self._duration((*base, "timeout"), gate["timeout"])
+        for key in ("timeout", "stall_timeout"):
+            if key in gate:
+                self._duration((*base, key), gate[key])
         self._limits((*base, "limits"), gate.get("limits"))
         for j, need in enumerate(_as_list(gate.get("needs"))):
             if isinstance(need, str) and need not in ids:

@@ -137,6 +137,12 @@ class Retries(Strict):
 
 class Defaults(Strict):
     timeout: Duration | None = None
+    stall_timeout: Duration | None = Field(
+        default=None, description="stop a gate that prints nothing for this long (off unless set)"
+    )
+    watchdog: Duration | None = Field(
+        default=None, description="stop a gate whose heartbeat is older than this (default 15m)"
+    )
     retries: Retries | None = None
     python: str | None = None
     network: bool | None = None
@@ -157,6 +163,9 @@ class Gate(Strict):
     when: When | None = None
     required: bool | None = None
     timeout: Duration | None = None
+    stall_timeout: Duration | None = Field(
+        default=None, description="stop the gate when it prints nothing for this long"
+    )
     retries: Retries | None = None
     session: SessionSpec | None = None
     nox: str | None = Field(

@@ -5,9 +5,11 @@ Whatever goes wrong before the server accepted the request (no socket, a
 directory that is not private, refused, stale server, another version) makes
 :func:`run_check` return None and the caller runs the check in-process.
 
-Once a worker accepted, the client only waits for its exit code. Ctrl-C,
-SIGTERM and SIGHUP are forwarded to the worker (SIGHUP as SIGTERM); the
-worker stops its gates as a normal process would and answers 130.
+Once a worker accepted, the client only waits for its exit code. Ctrl-C and
+SIGTERM are forwarded to the worker; the worker stops its gates as a normal
+process would and answers 130. SIGHUP (the terminal closed) ends the client at
+once (129): the worker sees the connection close, stops the run's gates and
+marks the run crashed, as when the client is killed.
 """
 
 from __future__ import annotations
@@ -141,6 +143,8 @@ class _Forwarder:
             self._send(signum)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if signum == _signal.SIGHUP and self.pid is not None:
+            os._exit(128 + signum)  # no one to report to: the worker stops the run
         if self.pid is None:
             self.pending.append(signum)
         else:

@@ -26,6 +26,7 @@ from typing import Any, NoReturn, TextIO
 
 from gatekit import afterwards
 from gatekit.daemon import protocol
+from gatekit.operator import clientwatch, runfile
 
 # The server's own std streams: kept referenced, or collecting them would close fds 0-2.
 _REPLACED: list[object] = []
@@ -63,14 +64,24 @@ def serve(conn: socket.socket, request: Mapping[str, Any], fds: Sequence[int]) -
             _exit(1)
         if not _answer(conn, {"ok": True, "pid": os.getpid()}):
             _exit(1)  # the client gave up waiting: it runs the check itself
+        _own_runs_for_client(conn)
         afterwards.enable()
         code = _run(list(request["argv"]))
+        clientwatch.done()
         _flush()
         _answer(conn, {"exit_code": code})
         _release_client(conn)
         afterwards.run_deferred()
     finally:
         _exit(code)
+
+
+def _own_runs_for_client(conn: socket.socket) -> None:
+    """The client owns the runs this worker starts; its death stops them (clientwatch)."""
+    pid = clientwatch.peer_pid(conn)
+    if pid is not None:
+        runfile.set_client(pid)
+    clientwatch.watch(conn, pid)
 
 
 def _release_client(conn: socket.socket) -> None:

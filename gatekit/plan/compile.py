@@ -71,6 +71,7 @@ def compile_plan(loaded: LoadedConfig, context: PlanContext) -> GatePlan:
         order=tuple(order),
         gates=tuple(planned[g] for g in order),
         jobs=jobs if isinstance(jobs, int) else None,
+        watchdog=_duration_or_none(config.defaults.watchdog),
     )
 
 
@@ -119,6 +120,9 @@ def _plan_gate(
         pass_env=tuple(gate.pass_env),
         pool=gate.pool,
         timeout=DEFAULT_TIMEOUT if timeout is None else parse_duration(timeout),
+        stall_timeout=_duration_or_none(
+            gate.stall_timeout if gate.stall_timeout is not None else defaults.stall_timeout
+        ),
         retries=_retry_policy(gate.retries or defaults.retries or Retries()),
         network=_first_bool(gate.network, defaults.network, True),
         fix=gate.fix,
@@ -236,3 +240,7 @@ def _first_bool(*values: bool | None) -> bool:
         if value is not None:
             return value
     return False
+
+
+def _duration_or_none(value: object) -> float | None:
+    return None if value is None else parse_duration(value)

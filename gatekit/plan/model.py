@@ -67,6 +67,9 @@ class PlannedGate(Frozen):
     pass_env: tuple[str, ...] = ()
     pool: str | None = None
     timeout: float
+    stall_timeout: float | None = Field(
+        default=None, description="seconds without output before the watchdog stops the gate"
+    )
     retries: RetryPolicy
     network: bool
     fix: bool
@@ -106,6 +109,9 @@ class GatePlan(Frozen):
     order: tuple[str, ...] = Field(description="stable topological order of needs")
     gates: tuple[PlannedGate, ...]
     jobs: int | None = Field(default=None, description="defaults.jobs; null means one per CPU")
+    watchdog: float | None = Field(
+        default=None, description="defaults.watchdog in seconds; null means 15 minutes"
+    )
 
     def gate(self, gate_id: str) -> PlannedGate:
         for g in self.gates:

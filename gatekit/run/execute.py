@@ -81,6 +81,7 @@ def execute_plan(
         with _sigterm_interrupts():
             results = scheduler.run()
     finally:
+        runner.close()
         status.close()
     ordered = [results[gid] for gid in order]
     reporter.final(ordered)
@@ -88,8 +89,11 @@ def execute_plan(
 
 
 def interrupted(results: Sequence[GateResult]) -> bool:
-    """Whether the run was stopped (Ctrl-C / SIGTERM): the caller exits with 130."""
-    return any(r.outcome is Outcome.STOPPED for r in results)
+    """Whether the run was stopped (Ctrl-C / SIGTERM): the caller exits with 130.
+
+    A gate stopped on its own (``gatekit stop GATE``, the watchdog) carries a code and
+    does not interrupt the run: the run reaches its verdict without it."""
+    return any(r.outcome is Outcome.STOPPED and r.code is None for r in results)
 
 
 def _check_ids(plan: GatePlan, ids: tuple[str, ...], flag: str) -> None:

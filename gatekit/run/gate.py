@@ -10,16 +10,17 @@ import traceback
 from pathlib import Path
 from typing import IO
 
+from gatekit.operator import control, runfile
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Cost, Finding, GateResult, Outcome, add_costs
 from gatekit.run import escapes, limits, noxenv, sandbox, sessionenv, usage
-from gatekit.run.finish import next_action
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
 from gatekit.run.owned import RunWrites
 from gatekit.run.proc import ProcessRegistry, ProcResult, run_process
 from gatekit.run.retry import AttemptReport, RetrySummary, TransientMatcher, judge, run_attempts
 from gatekit.run.status import RunStatus
+from gatekit.run.watchdog import Watchdog
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
 _LIMITED = ("session", "nox")  # runners whose processes limits apply to (builtins run in gatekit)
@@ -51,6 +52,16 @@ class GateRunner:
         self.environ = environ
         self._last: dict[str, AttemptReport] = {}  # per gate id: its last attempt
         self._findings: dict[str, tuple[Finding, ...]] = {}
+        self.watchdog = Watchdog(run_dir, options.grace, hooks.mask)
+        self._envs: dict[str, dict[str, str]] = {}  # per gate id: its last command's environment
+        self._snapped: set[str] = set()  # gates with a forensics snapshot taken before a kill
+
+    def close(self) -> None:
+        self.watchdog.close()
+
+    def stop_request(self, gate_id: str) -> dict[str, object] | None:
+        """A stop of this gate asked for by an operator or the watchdog (see operator.control)."""
+        return control.stop_requested(self.run_dir, gate_id)
 
     # events ------------------------------------------------------------
     def phase(self, gate_id: str, phase: str, **fields: object) -> None:
@@ -78,6 +89,14 @@ class GateRunner:
 
     def run(self, gate: PlannedGate) -> GateResult:
         start = time.monotonic()
+        request = self.stop_request(gate.id)
+        if request is not None:  # stopped before it started
+            result = _stopped(gate, request, 0.0)
+            self.status.transition(
+                gate.id, result.outcome.value, reason=result.reason, code=result.code, pid=None
+            )
+            self.reporter.event(gate.id, result.outcome.value)
+            return result
         log = self.status.open_log(gate.id)
         try:
             result = self._run(gate, log, start)
@@ -93,9 +112,12 @@ class GateRunner:
             )
         finally:
             log.close()
-        if result.outcome in FAILURES:
-            self._runbook(gate, result)
-        self.status.transition(gate.id, result.outcome.value, reason=result.reason, pid=None)
+        if result.outcome in FAILURES or result.code is not None:
+            result = self._runbook(gate, result)
+        fields: dict[str, object] = {"reason": result.reason, "pid": None}
+        if result.code is not None:
+            fields["code"] = result.code
+        self.status.transition(gate.id, result.outcome.value, **fields)
         self.reporter.event(gate.id, result.outcome.value)
         return result
 
@@ -126,6 +148,10 @@ class GateRunner:
             if view is not None and number > 1:
                 view.reset()  # every attempt starts from the candidate
             report = self._attempt(gate, box, log, matcher, number)
+            if report.outcome is not Outcome.PASSED and self.stop_request(gate.id) is not None:
+                report = dataclasses.replace(
+                    report, outcome=Outcome.STOPPED, failure_class="interrupted"
+                )
             self._last[gate.id] = report
             return report
 
@@ -136,8 +162,24 @@ class GateRunner:
             self.phase(gate.id, "retry-wait", attempt=number, delay=round(delay, 2))
             self.reporter.event(gate.id, "retry-wait", msg)
 
-        summary = run_attempts(gate.retries, attempt, self.registry.stopping.wait, on_retry)
+        def wait(delay: float) -> bool:
+            """Sleep before a retry; True when the run, or this gate alone, was stopped."""
+            end = time.monotonic() + delay
+            while True:
+                left = end - time.monotonic()
+                if self.registry.stopping.wait(max(0.0, min(0.2, left))):
+                    return True
+                if self.stop_request(gate.id) is not None:
+                    return True
+                if left <= 0.2:
+                    return False
+
+        summary = run_attempts(gate.retries, attempt, wait, on_retry)
         result = self._result(gate, summary, box, start)
+        request = self.stop_request(gate.id) if summary.stopped else None
+        if request is not None:
+            stopped = _stopped(gate, request, 0.0)
+            result = result.model_copy(update={"reason": stopped.reason, "code": stopped.code})
         if result.outcome is not Outcome.STOPPED:
             # what the gate produced is in its own view (reports, metrics)
             result = self._collect(gate, result, self.shadow.path if view is None else view.upper)
@@ -369,30 +411,62 @@ class GateRunner:
         watch: limits.LimitWatch,
     ) -> ProcResult:
         """Run one command of the gate: in its sandbox, under its limits."""
+        if self.stop_request(gate.id) is not None:
+            return ProcResult(None, False, True, 0.0, None)
         enforced = limits.enforcement(gate.limits) is not None
+        shown = shlex.join(argv)
 
         def on_line(line: str) -> None:
             self._line(gate.id, "running", line, matcher)
             watch.feed(line)
 
-        return run_process(
-            box.wrap([*(limits.rlimit_argv(gate.limits) if enforced else []), *argv]),
-            cwd=box.cwd,
-            env=box.env,
-            timeout=max(timeout, 0.0),
-            grace=self.options.grace,
-            log=log,
-            on_line=on_line,
-            registry=self.registry,
-            on_start=lambda pid: self.status.set_pid(gate.id, pid),
-            token=escapes.new_token() if self.options.sweep_escapes else None,
-            watch=watch,
+        def started(pid: int) -> None:
+            self.status.set_pid(gate.id, pid)
+            self.watchdog.started(gate.id, pid, gate.stall_timeout, shown)
+
+        env = {**box.env, runfile.RUN_VAR: f"{self.run_dir.name}/{gate.id}"}
+        self._envs[gate.id] = env
+        try:
+            res = run_process(
+                box.wrap([*(limits.rlimit_argv(gate.limits) if enforced else []), *argv]),
+                cwd=box.cwd,
+                env=env,
+                timeout=max(timeout, 0.0),
+                grace=self.options.grace,
+                log=log,
+                on_line=on_line,
+                registry=self.registry,
+                on_start=started,
+                token=escapes.new_token() if self.options.sweep_escapes else None,
+                watch=watch,
+                before_timeout_kill=lambda pgid: self._snapshot(gate.id, pgid, shown, env),
+            )
+        finally:
+            self.watchdog.ended(gate.id)
+        if not res.ok and self.stop_request(gate.id) is not None:
+            res = dataclasses.replace(res, stopped=True)
+        return res
+
+    def _snapshot(self, gate_id: str, pgid: int, command: str, env: dict[str, str]) -> None:
+        """Forensics of a gate that timed out, taken before its processes are killed."""
+        from gatekit.operator import forensics
+
+        forensics.snapshot(
+            self.run_dir,
+            gate_id,
+            why="timed out: snapshot before the kill",
+            pgid=pgid,
+            command=command,
+            env=env,
+            mask=self.hooks.mask,
         )
+        self._snapped.add(gate_id)
 
     def _line(self, gate_id: str, phase: str, line: str, matcher: TransientMatcher | None) -> None:
         if self.hooks.mask is not None:
             line = self.hooks.mask(line)
         self.status.line(gate_id, line)
+        self.watchdog.output(gate_id)
         self.reporter.event(gate_id, phase, line)
         if matcher is not None:
             matcher.feed(line)
@@ -425,23 +499,19 @@ class GateRunner:
                 )
         return result.model_copy(update=update)
 
-    def _runbook(self, gate: PlannedGate, result: GateResult) -> None:
-        report = self._last.get(gate.id)
-        cls = report.failure_class if report else None
-        command = report.command if report else None
-        phase = report.phase if report and report.phase else None
-        self.status.write_runbook(
-            gate.id,
-            phase=phase or ("environment" if cls == "environment" else "running"),
-            outcome=result.outcome.value,
-            reason=result.reason,
-            exit_code=report.exit_code if report else None,
-            failure_class=cls,
-            command=command,
-            attempts=len(result.attempts),
-            next_action=next_action(
-                gate, result, cls, command, self.shadow.path, self.options.env_cache_dir, phase
-            ),
+    def _runbook(self, gate: PlannedGate, result: GateResult) -> GateResult:
+        from gatekit.run.runbook import write_runbook
+
+        return write_runbook(
+            self.status,
+            gate,
+            result,
+            self._last.get(gate.id),
+            shadow=self.shadow.path,
+            env_cache=self.options.env_cache_dir,
+            env=self._envs.get(gate.id, {}),
+            mask=self.hooks.mask,
+            snapped=gate.id in self._snapped,
         )
 
 
@@ -451,3 +521,16 @@ def _log_breach(log: IO[str], breach: limits.Breach) -> None:
     if breach.tree:
         log.write(f"=== gatekit: the gate's processes then: {breach.tree} ===\n")
     log.flush()
+
+
+def _stopped(gate: PlannedGate, request: dict[str, object], duration: float) -> GateResult:
+    code = str(request.get("code") or control.STOPPED_BY_OPERATOR)
+    reason = str(request.get("reason") or "stopped by an operator")
+    return GateResult(
+        id=gate.id,
+        outcome=Outcome.STOPPED,
+        reason=reason,
+        required=gate.required,
+        duration=duration,
+        code=code,
+    )

@@ -124,8 +124,12 @@ def run_process(
     on_start: Callable[[int], None] | None = None,
     token: str | None = None,
     watch: Watch | None = None,
+    before_timeout_kill: Callable[[int], None] | None = None,
 ) -> ProcResult:
     """Run ``argv`` in its own process group and wait for the whole group to end.
+
+    ``before_timeout_kill(pgid)`` runs when the timeout expires, before the group is
+    signalled (a forensics snapshot of what was still running).
 
     With ``token`` (see :mod:`gatekit.run.escapes`), processes of the command that left
     the group with ``setsid()`` are stopped too once it has ended. With ``watch``, the
@@ -154,7 +158,7 @@ def run_process(
         if on_start is not None:
             on_start(proc.pid)
         timed_out, stopped, breach = _pump(
-            proc, start, timeout, grace, log, on_line, registry, watch
+            proc, start, timeout, grace, log, on_line, registry, watch, before_timeout_kill
         )
     finally:
         if registry is not None:
@@ -210,6 +214,7 @@ def _pump(
     on_line: LineCallback | None,
     registry: ProcessRegistry | None,
     watch: Watch | None = None,
+    before_timeout_kill: Callable[[int], None] | None = None,
 ) -> tuple[bool, bool, object | None]:
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
@@ -244,6 +249,9 @@ def _pump(
                 break
             if deadline is not None and now >= deadline:
                 timed_out = True
+                if before_timeout_kill is not None:
+                    with contextlib.suppress(Exception):  # evidence must not stop the kill
+                        before_timeout_kill(proc.pid)
                 terminate_group(proc.pid, grace)
                 _drain(fd, lines)
                 break

@@ -21,7 +21,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +143,11 @@ class RunStatus:
             self._all.write(f"[{gate_id}] {text}\n")
             self._all.flush()
 
+    def phase_of(self, gate_id: str) -> str | None:
+        with self._lock:
+            st = self._gates.get(gate_id)
+            return st.phase if st else None
+
     def last_line(self, gate_id: str) -> str | None:
         with self._lock:
             st = self._gates.get(gate_id)
@@ -161,6 +166,7 @@ class RunStatus:
         command: str | None,
         attempts: int,
         next_action: str,
+        extra: Sequence[str] = (),
     ) -> Path:
         tail = _tail(self.log_path(gate_id), RUNBOOK_LINES)
         lines = [
@@ -173,6 +179,7 @@ class RunStatus:
             f"- attempts: {attempts}",
             f"- command: `{command}`" if command else "- command: -",
             f"- full log: {self.log_rel(gate_id)}",
+            *extra,
             "",
             "## Next action",
             "",
