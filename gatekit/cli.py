@@ -37,6 +37,10 @@ COMMANDS = (
     "daemon",
     "report",
     "collect",
+    "serve",
+    "stats",
+    "metrics",
+    "quarantine",
 )
 
 
