@@ -108,6 +108,7 @@ class GateResult(Rec):
         default=None, description="tree OID of the shadow after a fix gate, when it changed files"
     )
     notes: tuple[str, ...] = ()
+    quarantined: bool = Field(default=False, description="the gate is quarantined (see notes)")
 
 
 class CandidateInfo(Rec):

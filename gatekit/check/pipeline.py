@@ -84,6 +84,9 @@ def run_check(
     results = relabel(results, skips)
     results.extend(guard_results(guard_changes))
     results = apply_approvals(repo, candidate.tree, results)
+    from gatekit.insight.quarantine import apply_quarantine
+
+    results = apply_quarantine(repo, plan.quarantine, results)
 
     from gatekit.results import CandidateInfo, exit_code_for, verdict_for
     from gatekit.run.execute import interrupted

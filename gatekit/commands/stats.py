@@ -12,7 +12,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--chain", help="chain name (default: the current branch); REMOTE/CHAIN for fetched ones"
     )
     p.add_argument(
-        "--since", metavar="DATE", help="only runs started at or after DATE (YYYY-MM-DD[THH:MM:SSZ])"
+        "--since",
+        metavar="DATE",
+        help="only runs started at or after DATE (YYYY-MM-DD[THH:MM:SSZ])",
     )
     p.add_argument("--json", action="store_true", help="the figures as one JSON document")
 

@@ -8,7 +8,15 @@ from gatekit.config.durations import parse_duration
 from gatekit.config.loader import LoadedConfig
 from gatekit.config.models import Event, Gate, GateType, Retries, ValidationConfig, When
 from gatekit.globs import first_match, match_any
-from gatekit.plan.model import Decision, GatePlan, PlanContext, PlannedGate, RetryPolicy, Runner
+from gatekit.plan.model import (
+    Decision,
+    GatePlan,
+    PlanContext,
+    PlannedGate,
+    QuarantinePolicy,
+    RetryPolicy,
+    Runner,
+)
 from gatekit.plan.toposort import stable_toposort
 
 DEFAULT_TIMEOUT = 600.0
@@ -59,6 +67,7 @@ def compile_plan(loaded: LoadedConfig, context: PlanContext) -> GatePlan:
         order=tuple(order),
         gates=tuple(planned[g] for g in order),
         jobs=jobs if isinstance(jobs, int) else None,
+        quarantine=QuarantinePolicy(**config.quarantine.model_dump()),
     )
 
 

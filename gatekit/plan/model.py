@@ -87,6 +87,11 @@ class PlanContext(Frozen):
     )
 
 
+class QuarantinePolicy(Frozen):
+    blocking: bool = True
+    flaky_threshold: int = 3
+
+
 class GatePlan(Frozen):
     schema_version: int = PLAN_SCHEMA_VERSION
     plan_id: str = Field(description="sha256 of the canonical JSON of the plan without plan_id")
@@ -95,6 +100,7 @@ class GatePlan(Frozen):
     order: tuple[str, ...] = Field(description="stable topological order of needs")
     gates: tuple[PlannedGate, ...]
     jobs: int | None = Field(default=None, description="defaults.jobs; null means one per CPU")
+    quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
 
     def gate(self, gate_id: str) -> PlannedGate:
         for g in self.gates:
