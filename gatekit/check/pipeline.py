@@ -74,6 +74,7 @@ def run_check(
     run_id = new_run_id()
     run_dir = gatekit_dir(repo) / "runs" / run_id
     run_dir.mkdir(parents=True)
+    (run_dir / "plan.json").write_text(plan.canonical_json() + "\n", encoding="utf-8")
 
     cache = result_cache(repo, candidate, request.all_paths) if request.use_cache else None
     results, guard_changes, shadow_commit = execute(

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gatekit.insight.stats import GateStats
 
 HELP = "per-gate trends of a chain: p50/p95 duration, failure, flaky and cache-hit rates"
 
@@ -69,9 +74,9 @@ def render_table(
     count: int,
     verdicts: dict[str, int],
     walls: list[float],
-    stats: dict[str, object],
+    stats: Mapping[str, GateStats],
 ) -> str:
-    from gatekit.insight.stats import GateStats, percentile
+    from gatekit.insight.stats import percentile
 
     tally = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
     lines = [
@@ -80,7 +85,6 @@ def render_table(
     ]
     rows = [("gate", "ran", "p50", "p95", "fail", "flaky", "cache", "recovery")]
     for s in stats.values():
-        assert isinstance(s, GateStats)
         rows.append(
             (
                 s.gate,
