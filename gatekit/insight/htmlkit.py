@@ -29,7 +29,8 @@ CSS = """
   --line:#d0d7de; --bg:#ffffff; --fg:#1f2328; --soft:#f6f8fa; }
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-  background: var(--bg); margin: 0 auto; padding: 1rem; max-width: 72rem; }
+  background: var(--bg); margin: 0 auto; padding: 1rem; max-width: 72rem;
+  overflow-wrap: anywhere; }
 h1 { font-size: 1.5rem; margin: .2rem 0 .8rem; } h2 { font-size: 1.15rem; margin: 1.6rem 0 .5rem;
   border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
 code, pre { font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
@@ -60,7 +61,7 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhe
 .gate-card { border: 1px solid var(--line); border-left: 6px double var(--bad); padding: .5rem .8rem;
   margin: .8rem 0; }
 .quarantine { border-left-style: dashed; border-left-color: var(--warn); }
-.chart { width: 100%; height: 7rem; display: block; }
+.graph svg.chart { width: 100%; height: 7rem; max-width: none; }
 .kpi-fail { font-weight: 600; }
 @media (max-width: 40rem) {
   body { padding: .5rem; font-size: 14px; }
