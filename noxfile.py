@@ -40,6 +40,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against git and pre-commit, in the same run; prints medians and ratios."""
     session.install("-e", ".[test]")
     quick = ["--quick"] if "quick" in session.posargs else []
-    for script in ("startup", "shadow", "overhead", "notes", "secrets", "isolation", "github"):
+    scripts = ("startup", "shadow", "overhead", "notes", "secrets", "isolation", "github", "report")
+    for script in scripts:
         extra = ["--daemon"] if script == "overhead" else []
         session.run("python", f"bench/{script}.py", *quick, *extra)

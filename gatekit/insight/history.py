@@ -54,11 +54,40 @@ def started(result: RunResult, fallback: float) -> float:
         return fallback
 
 
+def _last_record(repo: pygit2.Repository, notes: pygit2.Tree | None, oid: str) -> RunResult | None:
+    """The newest result record in the note of ``oid`` (the notes tree is read once per walk)."""
+    import pygit2
+    from pydantic import ValidationError
+
+    from gatekit.record.notes import find_note
+    from gatekit.results import RunResult
+
+    found = find_note(repo, notes, oid)
+    if found is None:
+        return None
+    data: bytes = repo[pygit2.Oid(hex=found[1])].data  # type: ignore[attr-defined]
+    for line in reversed(data.decode("utf-8", "replace").splitlines()):
+        if line.strip():
+            try:
+                return RunResult.model_validate_json(line)
+            except ValidationError:
+                continue
+    return None
+
+
 def runs_of(checkpoints: Iterable[Checkpoint], repo: pygit2.Repository) -> Iterator[Run]:
+    import pygit2
+
+    from gatekit.record.notes import NOTES_REF
+    from gatekit.record.refs import read_ref
+
+    tip = read_ref(repo, NOTES_REF)
+    notes = repo[tip].peel(pygit2.Commit).tree if tip else None
     for cp in checkpoints:
         if cp.kind != "check":
             continue
-        for rec in cp.records(repo)[-1:]:
+        rec = _last_record(repo, notes, cp.id)
+        if rec is not None:
             yield Run(cp.id, cp.chain, cp.tree, started(rec, float(cp.time)), rec)
 
 
