@@ -64,7 +64,7 @@ def _children_cpu() -> float:
 
 
 def timed(cmd: list[str], cwd: Path, repeat: int, env: dict[str, str]) -> list[float]:
-    """Wall times of ``repeat`` runs (after one warm-up); CPU times go to CPU[cmd[-1]]."""
+    """Wall times of ``repeat`` runs (after one warm-up); CPU times go to CPU."""
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=env)  # warm-up
     out, cpu = [], CPU.setdefault(" ".join(cmd), [])
     for _ in range(repeat):
@@ -119,11 +119,13 @@ def main() -> int:
             ),
         ]
         base = statistics.median(rows[-1][1])
-        print(f"{'command':<40} {'median':>8} {'min':>7} {'max':>7} {'x git log':>9}")
-        for name, times in rows:
+        cpus = list(CPU.values())
+        print(f"{'command':<40} {'median':>8} {'min':>7} {'max':>7} {'x git log':>9} {'cpu':>7}")
+        for (name, times), cpu in zip(rows, cpus, strict=True):
             med = statistics.median(times)
             print(
                 f"{name:<40} {med:7.3f}s {min(times):6.3f}s {max(times):6.3f}s {med / base:8.1f}x"
+                f" {statistics.median(cpu):6.3f}s"
             )
         size = out.stat().st_size
         report = statistics.median(rows[0][1])

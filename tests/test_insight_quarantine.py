@@ -89,3 +89,5 @@ def test_policy_decides_whether_a_quarantined_gate_blocks(repo: Repo) -> None:
     assert wobbly["outcome"] == "failed" and wobbly["required"] is False
     assert "does not block: quarantine.blocking is false" in wobbly["notes"]
     assert gate_of(doc, "ok")["quarantined"] is False
+    shown = repo.gatekit("show", "main").stdout
+    assert "(quarantined, does not block)" in shown

@@ -152,7 +152,9 @@ def test_read_only_and_loopback_only(repo: Repo, server: Server) -> None:
     assert server.get("/api/runs") == []
     # bound to the loopback address only
     out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=False).stdout
-    listening = [ln.split()[3] for ln in out.splitlines() if ln.split()[3].endswith(f":{server.port}")]
+    listening = [
+        ln.split()[3] for ln in out.splitlines() if ln.split()[3].endswith(f":{server.port}")
+    ]
     assert listening == [f"127.0.0.1:{server.port}"], listening
 
 
