@@ -39,7 +39,8 @@ pre { background: var(--soft); border: 1px solid var(--line); padding: .6rem; ov
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
   vertical-align: top; }
-th { background: var(--soft); font-weight: 600; }
+th { background: var(--soft); font-weight: 600; white-space: nowrap; }
+td[data-label="gate"], td[data-label="outcome"], td[data-label="result"] { white-space: nowrap; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: .8rem; border: 1.5px solid;
