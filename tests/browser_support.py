@@ -31,7 +31,8 @@ FLAGS = [
 
 
 def chromium_path() -> str:
-    found = os.environ.get("GATEKIT_CHROMIUM") or shutil.which("chromium")
+    override = os.environ.get("GATEKIT_CHROMIUM")
+    found = override if override else shutil.which("chromium")
     if not found or not Path(found).exists():
         pytest.fail(
             "headless Chromium is needed for the page tests and was not found: install it with "

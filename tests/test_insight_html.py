@@ -136,3 +136,14 @@ def test_report_errors_are_clear(repo: Repo, tmp_path: Path) -> None:
     proc = repo.gatekit("report", "html", "main~5", "--chain", "main", "-o", str(out))
     assert proc.returncode == 2 and "not both" in proc.stderr
     assert not out.exists()
+
+
+def test_missing_chromium_fails_with_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from browser_support import chromium_path
+
+    monkeypatch.setenv("GATEKIT_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(pytest.fail.Exception) as info:
+        chromium_path()
+    assert "apt-get install chromium" in str(info.value)

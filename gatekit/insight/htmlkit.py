@@ -40,7 +40,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
   vertical-align: top; }
 th { background: var(--soft); font-weight: 600; white-space: nowrap; }
-td[data-label="gate"], td[data-label="outcome"], td[data-label="result"] { white-space: nowrap; }
+td[data-label="gate"], td[data-label="outcome"] { white-space: nowrap; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: .8rem; border: 1.5px solid;
@@ -69,7 +69,7 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhe
   table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
   table.stack thead { display: none; }
   table.stack tr { border: 1px solid var(--line); margin-bottom: .5rem; }
-  table.stack td { border: none; padding: .15rem .5rem; }
+  table.stack td { border: none; padding: .15rem .5rem; white-space: normal; }
   table.stack td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
   dl.facts { grid-template-columns: 1fr; } dl.facts dd { margin-bottom: .3rem; }
 }
