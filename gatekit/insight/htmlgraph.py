@@ -33,14 +33,21 @@ def needs_svg(
 ) -> str:
     depth = layers(order, needs)
     col_w, row_h, box_w, box_h = 210, 62, 180, 44
+    needed = {n for gid in order for n in needs.get(gid, ())}
+    linked = [g for g in order if needs.get(g) or g in needed]
+    alone = [g for g in order if g not in linked]  # no needs, nothing needs them: a grid below
     rows: dict[int, int] = {}
     pos: dict[str, tuple[int, int]] = {}
-    for gid in order:
+    for gid in linked:
         col = depth[gid]
         pos[gid] = (10 + col * col_w, 10 + rows.get(col, 0) * row_h)
         rows[col] = rows.get(col, 0) + 1
-    width = 10 + (max(depth.values(), default=0) + 1) * col_w
-    height = 10 + max(rows.values(), default=1) * row_h
+    cols = max(3, max((depth[g] for g in linked), default=0) + 1)
+    top = 10 + max(rows.values(), default=0) * row_h
+    for i, gid in enumerate(alone):
+        pos[gid] = (10 + (i % cols) * col_w, top + (i // cols) * row_h)
+    width = 10 + min(cols, max(len(alone), max((depth[g] for g in linked), default=-1) + 1)) * col_w
+    height = top + (-(-len(alone) // cols)) * row_h
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-labelledby="needs-title">',
