@@ -91,3 +91,20 @@ def test_policy_decides_whether_a_quarantined_gate_blocks(repo: Repo) -> None:
     assert gate_of(doc, "ok")["quarantined"] is False
     shown = repo.gatekit("show", "main").stdout
     assert "(quarantined, does not block)" in shown
+
+
+def test_job_summary_marks_quarantined_gates() -> None:
+    from insight_support import run_result
+
+    from gatekit.reports.summary import build_summary
+
+    result = run_result(0.0, {"net": G(F), "lint": G(P)})
+    gates = tuple(
+        g.model_copy(update={"quarantined": True, "required": False}) if g.id == "net" else g
+        for g in result.gates
+    )
+    text = build_summary(result.model_copy(update={"gates": gates}))
+    net = next(ln for ln in text.splitlines() if ln.startswith("| `net`"))
+    assert "failed (advisory) (quarantined)" in net
+    lint = next(ln for ln in text.splitlines() if ln.startswith("| `lint`"))
+    assert "quarantined" not in lint
