@@ -42,6 +42,10 @@ COMMANDS = (
     "explain",
     "stop",
     "unlock",
+    "serve",
+    "stats",
+    "metrics",
+    "quarantine",
 )
 
 

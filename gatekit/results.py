@@ -159,6 +159,7 @@ class GateResult(Rec):
         description="failure signature: gate, failing command, normalised last error lines, "
         "failing test ids (same failure, same signature)",
     )
+    quarantined: bool = Field(default=False, description="the gate is quarantined (see notes)")
 
 
 class CandidateInfo(Rec):

@@ -76,6 +76,8 @@ def run_check(
     run_dir.mkdir(parents=True)
     from gatekit.operator import runfile
 
+    (run_dir / "plan.json").write_text(plan.canonical_json() + "\n", encoding="utf-8")
+
     runfile.start(
         run_dir,
         candidate={"source": candidate.source, "tree": candidate.tree, "base": candidate.base},
@@ -119,6 +121,9 @@ def _run(
     results = relabel(results, skips)
     results.extend(guard_results(guard_changes))
     results = apply_approvals(repo, candidate.tree, results)
+    from gatekit.insight.quarantine import apply_quarantine
+
+    results = apply_quarantine(repo, plan.quarantine, results)
 
     from gatekit.results import CandidateInfo, exit_code_for, run_cost, verdict_for
     from gatekit.run.execute import interrupted

@@ -41,8 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--explain", action="store_true", help="show the reason for every gate")
     out.add_argument(
         "--format",
-        choices=("text", "json", "github-matrix"),
-        help="github-matrix: the runnable gates as a JSON matrix for strategy.matrix",
+        choices=("text", "json", "github-matrix", "dot", "mermaid"),
+        help="github-matrix: the runnable gates as a JSON matrix for strategy.matrix; "
+        "dot (Graphviz) or mermaid: the needs graph with each gate's decision and reason",
     )
     p.add_argument(
         "--shards",
@@ -84,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         from gatekit.record.durations import recorded_durations
 
         print(github_matrix(plan, recorded_durations(open_repo(".")), args.shards))
+    elif args.format in ("dot", "mermaid"):
+        from gatekit.plan.graph import render_dot, render_mermaid
+
+        print((render_dot if args.format == "dot" else render_mermaid)(plan), end="")
     elif args.json or args.format == "json":
         print(plan.canonical_json())
     else:

@@ -192,6 +192,20 @@ class Gate(Strict):
     limits: Limits | None = None
 
 
+class Quarantine(Strict):
+    """Gates quarantined with ``gatekit quarantine add`` (flaky ones, typically)."""
+
+    blocking: bool = Field(
+        default=True,
+        description="a quarantined gate's failure still fails the verdict; false: it is reported only",
+    )
+    flaky_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="flaky events within a chain before 'gatekit quarantine list' suggests the gate",
+    )
+
+
 class ValidationConfig(Strict):
     version: Literal[1] = 1
     extends: str | list[str] | None = None
@@ -201,3 +215,4 @@ class ValidationConfig(Strict):
     )
     defaults: Defaults = Field(default_factory=Defaults)
     gates: list[Gate] = Field(default_factory=list)
+    quarantine: Quarantine = Field(default_factory=Quarantine)

@@ -15,6 +15,7 @@ from gatekit.plan.model import (
     GatePlan,
     PlanContext,
     PlannedGate,
+    QuarantinePolicy,
     RetryPolicy,
     Runner,
 )
@@ -72,6 +73,7 @@ def compile_plan(loaded: LoadedConfig, context: PlanContext) -> GatePlan:
         gates=tuple(planned[g] for g in order),
         jobs=jobs if isinstance(jobs, int) else None,
         watchdog=_duration_or_none(config.defaults.watchdog),
+        quarantine=QuarantinePolicy(**config.quarantine.model_dump()),
     )
 
 

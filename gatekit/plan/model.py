@@ -101,6 +101,11 @@ class PlanContext(Frozen):
     )
 
 
+class QuarantinePolicy(Frozen):
+    blocking: bool = True
+    flaky_threshold: int = 3
+
+
 class GatePlan(Frozen):
     schema_version: int = PLAN_SCHEMA_VERSION
     plan_id: str = Field(description="sha256 of the canonical JSON of the plan without plan_id")
@@ -112,6 +117,7 @@ class GatePlan(Frozen):
     watchdog: float | None = Field(
         default=None, description="defaults.watchdog in seconds; null means 15 minutes"
     )
+    quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
 
     def gate(self, gate_id: str) -> PlannedGate:
         for g in self.gates:

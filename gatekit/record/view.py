@@ -80,6 +80,8 @@ def show_text(repo: pygit2.Repository, cp: Checkpoint, runs_dir: Path | None) ->
             extra = []
             if g.flaky:
                 extra.append("flaky")
+            if g.quarantined:
+                extra.append("quarantined" + ("" if g.required else ", does not block"))
             if g.cached_from:
                 extra.append(f"cached from {g.cached_from[:12]}")
             if g.fix_tree:

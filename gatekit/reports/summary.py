@@ -94,7 +94,7 @@ def build_summary(
     ]
     for g in result.gates:
         icon = _OUTCOME_ICON.get(g.outcome, ":x:" if g.required else ":warning:")
-        req = "" if g.required else " (advisory)"
+        req = ("" if g.required else " (advisory)") + (" (quarantined)" if g.quarantined else "")
         head.append(
             f"| `{cell(g.id)}` | {icon} {g.outcome.value}{req} | {g.duration:.1f}s | {cell(g.reason)} |"
         )

@@ -1,0 +1,1 @@
+"""What gatekit already recorded, read back for people: reports, graphs, metrics, trends."""
