@@ -46,6 +46,9 @@ def _isolated_home(
     # (tests/test_daemon.py starts its own and clears this).
     monkeypatch.setenv("GATEKIT_NO_DAEMON", "1")
     yield
+    support = sys.modules.get("operator_support")
+    if support is not None:  # checks a failed test left in the background
+        support.reap_started()
 
 
 def git(cwd: Path, *args: str, check: bool = True, input: bytes | None = None) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -73,11 +75,34 @@ def start_check(
     full.update(env or {})
     argv = [sys.executable, "-m", "gatekit", "check", "--plain", *args]
     if out is None:
-        return subprocess.Popen(
+        p = subprocess.Popen(
             argv, cwd=repo.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full
         )
-    with out.open("wb") as so, out.with_suffix(".err").open("wb") as se:
-        return subprocess.Popen(argv, cwd=repo.path, stdout=so, stderr=se, env=full)
+    else:
+        with out.open("wb") as so, out.with_suffix(".err").open("wb") as se:
+            p = subprocess.Popen(argv, cwd=repo.path, stdout=so, stderr=se, env=full)
+    STARTED.append(p)
+    return p
+
+
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+def reap_started() -> None:
+    """After a test: a check it left running (a failed assertion skipped its wait) is
+    resumed, asked to stop (it stops its gates), then killed; never left to a later test."""
+    while STARTED:
+        p = STARTED.pop()
+        if p.poll() is not None:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p.pid, signal.SIGCONT)
+            p.terminate()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=30)
 
 
 def status_json(repo: Repo, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:

@@ -69,17 +69,72 @@ def active_ids(gatekit_dir: Path) -> list[str]:
 
 
 def gate_statuses(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each gate's status: its status file, brought up to date by ``events.jsonl``.
+
+    A passing phase reaches the status file up to ``SETTLE`` after it happened, but its
+    event is written at once: a check killed or stopped in between has gates that only
+    the events know of (a gate started, its pid), and recovery must still find them.
+    """
     out: dict[str, dict[str, Any]] = {}
     try:
         names = sorted(os.listdir(run_dir / "status"))
     except OSError:
-        return out
+        names = []
     for name in names:
         if name.endswith(".json"):
             doc = read_json(run_dir / "status" / name)
             if doc is not None:
                 out[name.removesuffix(".json")] = doc
+    for event in _events(run_dir):
+        _fold(out, event)
     return out
+
+
+def _events(run_dir: Path) -> list[dict[str, Any]]:
+    try:
+        text = (run_dir / "events.jsonl").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    events = []
+    for raw in text.splitlines():
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            continue  # a line cut short by a kill
+        if isinstance(event, dict) and isinstance(event.get("gate"), str):
+            events.append(event)
+    return events
+
+
+def _fold(out: dict[str, dict[str, Any]], event: dict[str, Any]) -> None:
+    """Apply one event to its gate's status when the event is newer than the file."""
+    gate_id, when = event["gate"], str(event.get("time") or "")
+    doc = out.get(gate_id)
+    if doc is None:
+        doc = out[gate_id] = {
+            "gate": gate_id,
+            "phase": "queued",
+            "attempt": 0,
+            "pid": None,
+            "started": None,
+            "updated": when,
+            "heartbeat": when,
+            "log": f"logs/{gate_id}.log",
+            "last_lines": [],
+        }
+    elif when <= str(doc.get("updated") or ""):
+        return  # the status file already says as much (times are ISO, one format)
+    phase = event.get("phase")
+    if isinstance(phase, str):
+        doc["phase"] = phase
+        if phase in ACTIVE_PHASES and doc.get("started") is None:
+            doc["started"] = when
+    for key in ("attempt", "pid", "reason", "code"):
+        if key in event:
+            doc[key] = event[key]
+    doc["updated"] = when
+    if when > str(doc.get("heartbeat") or ""):
+        doc["heartbeat"] = when  # the run wrote this event: it was alive then
 
 
 def load(run_dir: Path, with_gates: bool = True) -> RunView:

@@ -6,7 +6,7 @@
     logs/all.log         every gate's output, lines prefixed ``[gate] ``
     reports/<gate>.md    a runbook on every failure
 
-Status files are rewritten atomically. A gate's final state is written at
+Status files are rewritten atomically. A gate's final state and each process it
 once; its passing phases (queued, running, ...) by a writer thread within
 ``SETTLE`` seconds, so a gate that finishes sooner costs one write, not four
 (replacing a file is the costly part on many filesystems). The same thread
@@ -134,7 +134,10 @@ class RunStatus:
             st = self._gates.setdefault(gate_id, _GateState())
             st.pid = pid
             st.updated = now_iso()
-            self._later(gate_id)
+            # written at once (a process start costs far more than the write): a reader
+            # must find the process even when the run is killed or stopped right after
+            self._dirty.discard(gate_id)
+            self._write_status(gate_id, st)
 
     def line(self, gate_id: str, text: str) -> None:
         with self._lock:
