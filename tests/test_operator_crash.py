@@ -4,6 +4,7 @@ owner, marks the run crashed, stops the orphaned gate and leaves no lock behind.
 from __future__ import annotations
 
 import json
+import os
 import signal
 
 import pytest
@@ -138,3 +139,50 @@ def test_recovery_never_signals_a_group_that_is_not_the_gates(repo: Repo) -> Non
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_build_that_left_its_group_is_stopped_after_a_crash(repo: Repo) -> None:
+    """A check SIGKILLed while it builds the candidate's own package: the build backend's
+    child, which left the process group (a new session), carries the run's token and is
+    stopped by recovery with the rest."""
+    pidfile = repo.path.parent / "build.pid"
+    spawn = (
+        "import subprocess, sys\n"
+        "def _hang():\n"
+        "    c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],"
+        " start_new_session=True)\n"
+        f"    open({str(pidfile)!r}, 'w').write(str(c.pid))\n"
+        "    c.wait()\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        "    _hang()\n"
+        "    return []\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    _hang()\n"
+        "def build_sdist(sdist_directory, config_settings=None):\n"
+        "    _hang()\n"
+    )
+    repo.write("slowpkg/hangbackend.py", spawn)
+    repo.write(
+        "slowpkg/pyproject.toml",
+        '[build-system]\nrequires = []\nbuild-backend = "hangbackend"\nbackend-path = ["."]\n\n'
+        '[project]\nname = "slowpkg"\nversion = "1.0"\n',
+    )
+    write_config(
+        repo,
+        [{"id": "tests", "session": {"deps": ["./slowpkg"], "run": ["python -c pass"]}}],
+    )
+    repo.commit("config")
+    p = start_check(repo)
+    wait_for("the build to start", lambda: pidfile.is_file() and pidfile.read_text() != "")
+    (escaped,) = pids_in(pidfile)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    assert alive(escaped), "the build's child must outlive the killed check"
+    assert os.getpgid(escaped) == escaped, "the child is in a session of its own"
+
+    proc, doc = status_json(repo)
+    (run,) = doc["runs"]
+    assert run["state"] == "crashed" and "died" in proc.stderr
+    tests = gate_in(run, "tests")
+    assert tests["phase"] == "crashed", tests
+    wait_for("the escaped build to be gone", lambda: not alive(escaped), timeout=15)

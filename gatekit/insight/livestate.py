@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.insight.rundir import RunDir, iso_seconds, run_dirs
+from gatekit.phases import ACTIVE_PHASES as ACTIVE
 
 STALE_AFTER = 15.0  # seconds without a heartbeat or event before a run is "not answering"
 SHOWN_LINES = 8
-ACTIVE = frozenset({"cache", "environment", "running", "retry-wait", "collecting"})
 
 
 def _newest_activity(run: RunDir, statuses: dict[str, dict[str, Any]]) -> float | None:

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gatekit.phases import ACTIVE_PHASES
+
 _RUN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 
 
@@ -131,7 +133,7 @@ def spans(events: list[dict[str, Any]]) -> tuple[float | None, dict[str, Span]]:
             continue
         span = out.setdefault(gate, Span(round(t - origin, 3), None))
         span.phases.append(phase)
-        if phase not in ("cache", "environment", "running", "retry-wait", "collecting"):
+        if phase not in ACTIVE_PHASES:
             span.end = round(t - origin, 3)
     return origin, out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gatekit import phases
 from gatekit.operator import actions, history, rundir
 from gatekit.operator.statusview import approve_command
 
@@ -117,7 +118,7 @@ def _gate(
 
 def _phase(st: dict[str, Any]) -> str | None:
     phase = st.get("phase")
-    return str(phase) if phase in rundir.ACTIVE_PHASES else None
+    return str(phase) if phase in phases.ACTIVE_PHASES else None
 
 
 def _rel(run_dir: Path, rel: object) -> str | None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Phase = str  # queued, cache, environment, running, retry-wait, collecting, or an outcome
+Phase = str  # queued, cache, environment, install, running, retry-wait, collecting, or an outcome
 
 
 class Open(BaseModel):
@@ -23,7 +23,7 @@ class GateStatus(Open):
 
     gate: str
     phase: Phase = Field(
-        description="queued, cache, environment, running, retry-wait, "
+        description="queued, cache, environment, install, running, retry-wait, "
         "collecting, or the outcome (passed, failed, ..., stopped, crashed)"
     )
     attempt: int

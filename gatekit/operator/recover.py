@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.operator import actions, control, forensics, procs, runfile
-from gatekit.operator.rundir import UNFINISHED_PHASES, active_ids, gate_statuses, read_json
+from gatekit.operator.rundir import active_ids, gate_statuses, read_json
+from gatekit.phases import UNFINISHED_PHASES
 
 GRACE = 3.0
 CLIENT_GONE = "CLIENT_GONE"

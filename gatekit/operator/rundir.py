@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.operator import runfile
-
-ACTIVE_PHASES = frozenset({"cache", "environment", "running", "retry-wait", "collecting"})
-UNFINISHED_PHASES = ACTIVE_PHASES | {"queued"}
+from gatekit.phases import ACTIVE_PHASES
 
 
 @dataclass

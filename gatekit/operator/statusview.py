@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gatekit import phases
 from gatekit.operator import rundir
 from gatekit.operator.runfile import recovered
 
@@ -39,7 +40,7 @@ def _run_doc(view: rundir.RunView, now: datetime) -> dict[str, Any]:
         phase = str(st.get("phase"))
         if gate_id in outcomes and phase != "crashed":
             phase = outcomes[gate_id]["outcome"]
-        running = phase in rundir.ACTIVE_PHASES
+        running = phase in phases.ACTIVE_PHASES
         gates.append(
             {
                 "gate": gate_id,
@@ -102,12 +103,12 @@ def render(doc: dict[str, Any], show_all: bool) -> str:
                 bits.append(f"pid {g['pid']}")
             if g["elapsed"] is not None:
                 bits.append(f"{g['elapsed']:g}s")
-            if g["heartbeat_age"] is not None and g["phase"] in rundir.ACTIVE_PHASES:
+            if g["heartbeat_age"] is not None and g["phase"] in phases.ACTIVE_PHASES:
                 bits.append(f"heartbeat {g['heartbeat_age']:g}s ago")
             if g["last_line"]:
                 bits.append(f"| {str(g['last_line'])[:80]}")
             out.append("  ".join(bits))
-            if g["phase"] in rundir.ACTIVE_PHASES:
+            if g["phase"] in phases.ACTIVE_PHASES:
                 out.append(f"    log: {g['log']}")
         for p in run["pending_manual"]:
             out.append(f"  pending manual gate {p['gate']}: {p['approve']}")

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gatekit import phases
 from gatekit.errors import UsageError
 from gatekit.operator import control, rundir, runfile
 
@@ -51,7 +52,7 @@ def stop(run_dir: Path, gate: str | None, grace: float = 5.0) -> StopReport:
     targets = [gate] if gate else list(view.gates)
     for gid in targets:
         st = view.gates.get(gid, {})
-        if st.get("phase") not in rundir.ACTIVE_PHASES:
+        if st.get("phase") not in phases.ACTIVE_PHASES:
             continue
         pgid = st.get("pid") if isinstance(st.get("pid"), int) else None
         left, _ = control.end_gate(
@@ -73,9 +74,9 @@ def _wait_recorded(run_dir: Path, gates: list[str], within: float) -> dict[str, 
     deadline = time.monotonic() + within
     while True:
         statuses = rundir.gate_statuses(run_dir)
-        phases = {g: str(statuses.get(g, {}).get("phase")) for g in gates}
-        if all(p not in rundir.UNFINISHED_PHASES for p in phases.values()):
-            return phases
+        seen = {g: str(statuses.get(g, {}).get("phase")) for g in gates}
+        if all(p not in phases.UNFINISHED_PHASES for p in seen.values()):
+            return seen
         if time.monotonic() > deadline:
-            return phases
+            return seen
         time.sleep(0.05)

@@ -1,7 +1,7 @@
 """Reporters: how a run looks while it happens and at the end.
 
 ``Reporter.event(gate_id, phase, line)`` is called from worker threads: with
-``line=None`` the gate entered ``phase`` (queued, cache, environment, running,
+``line=None`` the gate entered ``phase`` (queued, cache, environment, install, running,
 retry-wait, collecting, or a final outcome such as passed/failed); with a line,
 the gate printed it while in ``phase``. ``final(results)`` is called once.
 
@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
+from gatekit.phases import ACTIVE_PHASES as ACTIVE
 from gatekit.results import GateResult, Outcome
 
-ACTIVE = frozenset({"cache", "environment", "running", "retry-wait", "collecting"})
 FINAL = frozenset(o.value for o in Outcome)
 _MARK = {
     "queued": "  ",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from gatekit.operator import runfile
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Outcome
 from gatekit.run import localbuild, localdeps, localgc, noxenv, overlay, sandbox
@@ -103,6 +104,9 @@ class _Prepare:
         self.installer_env = sandbox.installer_env(box.env, runner.environ)
         # gates run with PYTHONDONTWRITEBYTECODE: compile once at install, not at every import
         self.installer_env.setdefault("UV_COMPILE_BYTECODE", "1")
+        # what an install or a build starts carries the run's token, as a gate's command
+        # does: crash recovery and `gatekit stop` find it even when it left the group
+        self.installer_env[runfile.RUN_VAR] = f"{runner.run_dir.name}/{gate.id}"
         self.uv = noxenv.uv_binary()
         self._phase: str | None = None
 

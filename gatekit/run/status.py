@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from gatekit.atomicfile import save_quietly
+from gatekit.phases import ACTIVE_PHASES
 
 HEARTBEAT = 2.0
 SETTLE = 0.05  # seconds a passing phase may wait before its status file is written
 LAST_LINES = 20
 RUNBOOK_LINES = 200
-ACTIVE_PHASES = frozenset({"cache", "environment", "running", "retry-wait", "collecting"})
 
 
 def now_iso() -> str:
