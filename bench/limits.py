@@ -9,7 +9,9 @@ In the same run, interleaved so that all columns see the same machine noise:
   limits are all ``unlimited`` (no prlimit wrapper, no breach checks; the cost is
   still sampled), the same five gates under gatekit's default limits (memory,
   disk, processes: the watcher walks the shadow for the disk figure), and under
-  every limit (memory, cpu, disk, processes, open_files);
+  every limit (memory, cpu, disk, processes, open_files); where gatekit may make
+  cgroups, the default and every-limit columns are run twice, with cgroups (what
+  users get) and with ``GATEKIT_CGROUPS=0`` (rlimits and the watcher only);
 - ``pre-commit run`` with five equivalent ``language: system`` hooks;
 - in-process (``execute_plan``, no interpreter start-up): the five gates without
   and with every limit.
@@ -90,6 +92,13 @@ def in_process(tmp: Path, repeats: int) -> tuple[float, float]:
     return med(a), med(b)
 
 
+def enforcement_of(repo: Path, env: dict[str, str]) -> str:
+    """What ``gatekit plan`` says enforces the limits in ``repo`` (cgroup-v1, rlimit, ...)."""
+    text = run([*tool("gatekit"), "plan", "--all"], repo, env)
+    marker = "(enforced by "
+    return text.split(marker, 1)[1].split(")", 1)[0] if marker in text else "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -119,10 +128,19 @@ def main(argv: list[str] | None = None) -> int:
             for path in repos.values():
                 run(gk, path, env)
             run(pc, repos["unlimited"], env)
-        times: dict[str, list[float]] = {k: [] for k in (*configs, "pre-commit")}
+        plain_env = {**env, "GATEKIT_CGROUPS": "0"}
+        columns = {key: (path, env) for key, path in repos.items()}
+        how = enforcement_of(repos["every"], env)
+        if how.startswith("cgroup"):
+            for key in ("default", "every"):
+                columns[f"{key}, rlimit only"] = (repos[key], plain_env)
+        for _ in range(2):
+            for path, cenv in columns.values():
+                run(gk, path, cenv)
+        times: dict[str, list[float]] = {k: [] for k in (*columns, "pre-commit")}
         for _ in range(repeats):
-            for key, path in repos.items():
-                times[key].append(timed(lambda p=path: run(gk, p, env)))  # type: ignore[misc]
+            for key, (path, cenv) in columns.items():
+                times[key].append(timed(lambda p=path, e=cenv: run(gk, p, e)))  # type: ignore[misc]
             times["pre-commit"].append(timed(lambda: run(pc, repos["unlimited"], env)))
         plain, limited = in_process(tmp, repeats)
     m = {k: med(v) for k, v in times.items()}
@@ -133,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{m[key] / m['unlimited']:.2f}x",
             f"{m[key] / m['pre-commit']:.2f}x",
         ]
-        for key in configs
+        for key in columns
     ]
     rows.append(["pre-commit", ms(m["pre-commit"]), "", "1.00x"])
     print(f"limits: five trivial gates, {files}-file repository, medians of {repeats}")
+    print(f"enforcement here: {how}")
     print(table(["limits", "gatekit check", "vs unlimited", "vs pre-commit"], rows))
     print(
         f"in-process (execute_plan): without limits {ms(plain)}, with every limit {ms(limited)}"

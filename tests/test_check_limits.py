@@ -11,6 +11,13 @@ import pytest
 from check_support import check, check_json, explain, gate, gate_of, run_dir_of, write_config
 from conftest import Repo
 
+from gatekit.run import cgroup
+
+# what holds a gate's memory and process limits on this machine (tests/test_run_cgroup.py
+# tests the cgroup layer itself; tests/test_run_limits.py the rlimits without one)
+_LAYOUT = cgroup.layout()
+HELD_BY = _LAYOUT.kind if _LAYOUT is not None else "rlimit"
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 
 FILL = """
@@ -43,7 +50,7 @@ def test_disk_breach_fails_the_gate_and_its_files_are_gone(repo: Repo, isolation
     assert g["outcome"] == "failed"
     assert g["code"] == "LIMIT_DISK", g["reason"]
     assert "over limits.disk (20.0 MiB)" in g["reason"]
-    assert g["limits_enforced"] == "rlimit"
+    assert g["limits_enforced"] == HELD_BY
     assert not any(f.startswith("out") for f in _shadow_files(repo)), _shadow_files(repo)
     run_dir = run_dir_of(proc)
     assert list((run_dir / "sandbox" / "fill" / "tmp").iterdir()) == []
@@ -75,7 +82,7 @@ def test_cost_in_json_note_and_show(repo: Repo) -> None:
     assert text.returncode == 0, explain(text)
     assert "cost       wall " in text.stdout
     assert "    cost: wall " in text.stdout and "peak memory " in text.stdout
-    assert "(limits: rlimit)" in text.stdout  # gatekit's default limits
+    assert f"(limits: {HELD_BY})" in text.stdout  # gatekit's default limits
     table = check(repo, "--rev", "HEAD", "--no-cache", "--no-record")
     assert "\nspent: wall " in table.stdout + table.stderr, explain(table)
 
@@ -110,6 +117,7 @@ def test_plan_shows_limits_defaults_and_merges_them_per_limit(repo: Repo) -> Non
     assert gates["a"] == {
         "memory": 2 * 2**30,
         "cpu": None,
+        "cores": None,
         "disk": 20 * 2**30,  # gatekit's default: neither file sets one
         "processes": 50,
         "open_files": None,
@@ -117,7 +125,10 @@ def test_plan_shows_limits_defaults_and_merges_them_per_limit(repo: Repo) -> Non
     assert gates["b"]["cpu"] == 90.0 and gates["b"]["open_files"] == 256
     assert set(gates["c"].values()) == {None}  # unlimited lifts the defaults' limits
     text = repo.gatekit("plan")
-    assert "limits: memory 2.0 GiB, disk 20.0 GiB, processes 50 (enforced by rlimit)" in text.stdout
+    assert (
+        f"limits: memory 2.0 GiB, disk 20.0 GiB, processes 50 (enforced by {HELD_BY})"
+        in text.stdout
+    )
 
 
 def test_a_bad_limit_names_file_line_and_col(repo: Repo) -> None:

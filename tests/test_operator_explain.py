@@ -108,6 +108,13 @@ def test_signatures_ignore_noise_but_not_the_error() -> None:
             "watchdog",
         ),
         ("stopped", {"code": "STOPPED_BY_OPERATOR"}, "rerun: stopped", None),
+        (
+            "failed",
+            {"code": "LIMIT_MEMORY", "failure_class": "deterministic"},
+            "raise the limit",
+            "limits.memory",
+        ),
+        ("failed", {"code": "LIMIT_PROCESSES"}, "raise the limit", "limits.processes"),
         ("crashed", {"code": "OWNER_DIED"}, "rerun: crashed", None),
         ("manual_pending", {}, "approve: manual", None),
         ("error", {"failure_class": "environment"}, "edit validation.yaml", None),

@@ -1,5 +1,6 @@
 """Resource limits on real processes: memory, CPU, disk and processes of a gate's whole
-tree, and the cost every result records.
+tree, and the cost every result records. These are the rlimit and watcher layers, with
+cgroups turned off (tests/test_run_cgroup.py has the cgroup layer).
 
 Allocations stay modest (limits of 100 MiB, a few hundred MiB allocated at most): the
 machine these tests run on is shared.
@@ -18,9 +19,16 @@ from run_helpers import gate, plan, process_gone, py, run
 
 from gatekit.plan.model import GateLimits
 from gatekit.results import Outcome
-from gatekit.run import limits
+from gatekit.run import cgroup, limits
 
 M = 2**20
+
+
+@pytest.fixture(autouse=True)
+def _no_cgroups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cgroup, "_found", [None])
+    monkeypatch.setenv("GATEKIT_CGROUPS", "0")
+
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 

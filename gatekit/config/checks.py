@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gatekit.config.durations import parse_duration
+from gatekit.config.durations import is_cores, parse_cores, parse_duration
 from gatekit.config.sizes import parse_size
 from gatekit.config.suggest import did_you_mean
 from gatekit.config.validate import _describe
@@ -170,7 +170,13 @@ class Checker:
             if isinstance(count, int) and not isinstance(count, bool) and count < 1:
                 self.add((*path, key), f"must be at least 1 (or 'unlimited'), got {count}")
         if "cpu" in value and value["cpu"] not in (None, UNLIMITED):
-            self._duration((*path, "cpu"), value["cpu"])
+            if is_cores(value["cpu"]):
+                try:
+                    parse_cores(value["cpu"])
+                except ValueError as exc:
+                    self.add((*path, "cpu"), str(exc))
+            else:
+                self._duration((*path, "cpu"), value["cpu"])
 
     def _globs(self, path: PathKey, value: Any) -> None:
         for item_path, pattern in _names(path, value):

@@ -41,3 +41,22 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(total) or total > _MAX:
         raise ValueError(f"a duration must be at most {_MAX:.0f} seconds, got '{value}'")
     return total
+
+
+_CORES = re.compile(r"^(\d+(?:\.\d+)?)\s*cores?$")
+
+
+def is_cores(value: object) -> bool:
+    """``cpu: "0.5 cores"`` (a share of cores), not CPU seconds."""
+    return isinstance(value, str) and value.strip().lower().endswith(("core", "cores"))
+
+
+def parse_cores(value: object) -> float:
+    """A share of cores ('0.5 cores', '2 cores'), or ValueError with a message for people."""
+    m = _CORES.match(str(value).strip().lower())
+    if m is None:
+        raise ValueError(f"cannot read '{value}' as a share of cores: write e.g. '0.5 cores'")
+    cores = float(m.group(1))
+    if not 0.01 <= cores <= 4096:
+        raise ValueError(f"a share of cores must be from 0.01 to 4096, got '{value}'")
+    return cores

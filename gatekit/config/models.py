@@ -50,7 +50,9 @@ class Limits(Strict):
 
     memory: Size | None = Field(default=None, description="resident memory of the gate's tree")
     cpu: Duration | None = Field(
-        default=None, description="CPU seconds (user + system) of the gate's tree"
+        default=None,
+        description="CPU seconds (user + system) of the gate's tree, or a share of cores "
+        "('0.5 cores', '2 cores')",
     )
     disk: Size | None = Field(
         default=None, description="bytes the gate may write in the shadow, its TMPDIR and HOME"

@@ -9,6 +9,8 @@ Actions (stable, documented in the README, "Operating runs"):
     rerun: crashed        gatekit (or the client of the daemon) died during the run
     approve: manual       a manual gate waits for ``gatekit approve GATE``
     raise the timeout     timed out, or stopped by the watchdog (``setting`` names which)
+    raise the limit       a LIMIT_* breach: raise ``setting`` (limits.memory, ...) or fix the
+                          leak, busy loop, disk filler or fork loop
     declare fix: true     a gate that is not a fix gate changed files
     apply fixes           a fix gate made fixes: ``gatekit check --apply-fixes``
     edit validation.yaml  the gate cannot run as configured (environment, runner)
@@ -45,6 +47,8 @@ def next_action(
         return Action("rerun: stopped", rerun)
     if outcome == "crashed" or code in ("OWNER_DIED", "CLIENT_GONE"):
         return Action("rerun: crashed", rerun)
+    if code is not None and code in _LIMITS:
+        return Action("raise the limit", rerun, _LIMITS[code])
     if outcome == "timed_out" or failure_class == "timeout":
         return Action("raise the timeout", rerun, "timeout")
     if fix_tree:
@@ -58,6 +62,14 @@ def next_action(
     ):
         return Action("edit validation.yaml", rerun)
     return Action("fix the code", rerun)
+
+
+_LIMITS = {
+    "LIMIT_MEMORY": "limits.memory",
+    "LIMIT_CPU": "limits.cpu",
+    "LIMIT_DISK": "limits.disk",
+    "LIMIT_PROCESSES": "limits.processes",
+}
 
 
 def _config(reason: str) -> bool:

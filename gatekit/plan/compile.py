@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gatekit.config.durations import parse_duration
+from gatekit.config.durations import is_cores, parse_cores, parse_duration
 from gatekit.config.loader import LoadedConfig
 from gatekit.config.models import Event, Gate, GateType, Limits, Retries, ValidationConfig, When
 from gatekit.config.sizes import parse_size
@@ -145,7 +145,8 @@ def _limits(gate: Limits | None, defaults: Limits | None) -> GateLimits:
     processes, open_files = first("processes"), first("open_files")
     return GateLimits(
         memory=None if memory in (None, "unlimited") else parse_size(memory),
-        cpu=None if cpu in (None, "unlimited") else parse_duration(cpu),
+        cpu=None if cpu in (None, "unlimited") or is_cores(cpu) else parse_duration(cpu),
+        cores=parse_cores(cpu) if is_cores(cpu) else None,
         disk=None if disk in (None, "unlimited") else parse_size(disk),
         processes=processes if isinstance(processes, int) else None,
         open_files=open_files if isinstance(open_files, int) else None,

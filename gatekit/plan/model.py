@@ -42,6 +42,7 @@ class GateLimits(Frozen):
 
     memory: int | None = None
     cpu: float | None = None
+    cores: float | None = Field(default=None, description="share of cores (cpu: '0.5 cores')")
     disk: int | None = None
     processes: int | None = None
     open_files: int | None = None

@@ -28,6 +28,8 @@ def _limits(gate: PlannedGate) -> str:
         parts.append(f"memory {format_size(lim.memory)}")
     if lim.cpu is not None:
         parts.append(f"cpu {lim.cpu:g}s")
+    if lim.cores is not None:
+        parts.append(f"cpu {lim.cores:g} cores")
     if lim.disk is not None:
         parts.append(f"disk {format_size(lim.disk)}")
     if lim.processes is not None:
@@ -35,6 +37,8 @@ def _limits(gate: PlannedGate) -> str:
     if lim.open_files is not None:
         parts.append(f"open files {lim.open_files}")
     how = enforcement(lim)
+    if how is not None and lim.cores is not None and not how.startswith("cgroup"):
+        how += "; cores as CPU affinity, whole cores only"
     return ", ".join(parts) + (f" (enforced by {how})" if how else " (not enforced here)")
 
 

@@ -426,9 +426,16 @@ class GateRunner:
 
         env = {**box.env, runfile.RUN_VAR: f"{self.run_dir.name}/{gate.id}"}
         self._envs[gate.id] = env
+        group = limits.open_cgroup(gate.limits) if enforced else None
+        # the cgroup is entered first, before any namespace of the sandbox is made
+        enter = group.enter_argv() if group is not None else limits.affinity_argv(gate.limits)
+        watch.attach(group)
         try:
             res = run_process(
-                box.wrap([*(limits.rlimit_argv(gate.limits) if enforced else []), *argv]),
+                [
+                    *enter,
+                    *box.wrap([*(limits.rlimit_argv(gate.limits) if enforced else []), *argv]),
+                ],
                 cwd=box.cwd,
                 env=env,
                 timeout=max(timeout, 0.0),
@@ -443,6 +450,7 @@ class GateRunner:
             )
         finally:
             self.watchdog.ended(gate.id)
+            watch.detach()
         if not res.ok and self.stop_request(gate.id) is not None:
             res = dataclasses.replace(res, stopped=True)
         return res

@@ -16,9 +16,13 @@ Two layers, because this machine may not let gatekit create cgroups:
   modified since the attempt began. A breach kills the command's process group
   at once.
 
-Which applied is the result's ``limits_enforced``: "rlimit" (both layers) or
-"watch" (no ``prlimit`` on this system: the watcher alone); cgroup v2
-enforcement is not built yet (see the README).
+Where gatekit may create cgroups (:mod:`gatekit.run.cgroup`), the kernel holds
+the tree to ``memory``, ``processes`` and a share of ``cores`` on top of both
+layers, processes that left the group included.
+
+Which applied is the result's ``limits_enforced``: "cgroup-v2" or "cgroup-v1"
+(a cgroup, with both layers), "rlimit" (both layers) or "watch" (no
+``prlimit`` on this system: the watcher alone).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 from gatekit.config.sizes import format_size
 from gatekit.plan.model import GateLimits
 from gatekit.results import Cost, Outcome
-from gatekit.run import usage
+from gatekit.run import cgroup, usage
 from gatekit.run.proc import ProcResult
 from gatekit.run.retry import AttemptReport
 
@@ -109,10 +113,44 @@ def active(limits: GateLimits) -> bool:
 
 
 def enforcement(limits: GateLimits) -> str | None:
-    """How ``limits`` are enforced here (None: there are none, or not on this system)."""
+    """How ``limits`` are enforced here (None: there are none, or not on this system):
+    a cgroup per command where one can be made and a limit it holds is set, else
+    rlimits with the watcher, else the watcher alone."""
     if not active(limits) or not usage.available():
         return None
+    if _kernel_held(limits) and cgroup.layout() is not None:
+        layout = cgroup.layout()
+        assert layout is not None
+        return layout.kind
     return RLIMIT if _prlimit_path() is not None else WATCH
+
+
+def _kernel_held(limits: GateLimits) -> bool:
+    return limits.memory is not None or limits.processes is not None or limits.cores is not None
+
+
+def open_cgroup(limits: GateLimits) -> cgroup.GateCgroup | None:
+    """The cgroup for one command of a gate, when its limits are enforced by one."""
+    where = cgroup.layout()
+    if where is None or not _kernel_held(limits):
+        return None
+    try:
+        return cgroup.GateCgroup(where, limits.memory, limits.processes, limits.cores)
+    except OSError:
+        return None  # the hierarchy changed under us: rlimits and the watcher still apply
+
+
+def affinity_argv(limits: GateLimits) -> list[str]:
+    """Without a cgroup, a share of cores is approximated by CPU affinity: the command may
+    run on ``ceil(cores)`` of the CPUs gatekit may use (util-linux's ``taskset``)."""
+    if limits.cores is None:
+        return []
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    want = max(1, math.ceil(limits.cores))
+    taskset = shutil.which("taskset")
+    if taskset is None or not allowed or want >= len(allowed):
+        return []
+    return [taskset, "-c", ",".join(str(c) for c in allowed[:want])]
 
 
 def rlimit_argv(limits: GateLimits) -> list[str]:
@@ -175,6 +213,8 @@ class LimitWatch:
     _refused: set[str] = field(default_factory=set)
     _polls: int = 0
     _own_hwm: int = 0
+    _cgroup: cgroup.GateCgroup | None = None  # the running command's
+    _final: cgroup.Reading | None = None  # the last command's, read before its removal
 
     def __post_init__(self) -> None:
         # a command's ru_maxrss includes the memory of gatekit, whose child it was
@@ -191,6 +231,32 @@ class LimitWatch:
         if _FILE_TOO_LARGE in line:
             self._refused.add("LIMIT_DISK")
 
+    def attach(self, group: cgroup.GateCgroup | None) -> None:
+        """The cgroup of the command about to run (None: it has none)."""
+        self._cgroup, self._final = group, None
+
+    def detach(self) -> None:
+        """The command ended: read its cgroup, kill what is left in it, remove it."""
+        group, self._cgroup = self._cgroup, None
+        if group is None:
+            return
+        try:
+            group.kill_all()
+            self._final = group.read()
+        finally:
+            group.remove()
+
+    def _kernel_breach(self, reading: cgroup.Reading, tree: str = "") -> Breach | None:
+        lim = self.limits
+        if reading.oom_kills and lim.memory is not None:
+            reached = max(self.peak_rss, reading.memory_peak or 0)
+            why = "the kernel's OOM killer stopped a process at the gate's cgroup limit"
+            return Breach("LIMIT_MEMORY", reached, lim.memory, why, tree)
+        if reading.pids_refused and lim.processes is not None:
+            why = f"the kernel refused {reading.pids_refused} fork(s) at the gate's cgroup limit"
+            return Breach("LIMIT_PROCESSES", lim.processes, lim.processes, why, tree)
+        return None
+
     def due(self) -> float:
         return self._next - time.monotonic()
 
@@ -204,8 +270,16 @@ class LimitWatch:
         s = usage.sample_tree(pgid)
         self.peak_rss = max(self.peak_rss, s.rss, s.hwm)
         user, system = max(self._cpu_now[0], s.cpu_user), max(self._cpu_now[1], s.cpu_system)
-        self._cpu_now = (user, system)
         lim = self.limits
+        if self._cgroup is not None:
+            reading = self._cgroup.read()
+            # the kernel's count also has what left the process group
+            user, system = max(user, reading.cpu_user), max(system, reading.cpu_system)
+            breach = self._kernel_breach(reading, usage.describe(s))
+            if breach is not None:
+                self._cpu_now = (user, system)
+                return breach
+        self._cpu_now = (user, system)
         if lim.memory is not None and s.rss > lim.memory:
             return Breach("LIMIT_MEMORY", s.rss, lim.memory, tree=usage.describe(s))
         if lim.processes is not None and s.processes > lim.processes:
@@ -230,6 +304,9 @@ class LimitWatch:
             if res.usage.max_rss > self._own_hwm:
                 self.peak_rss = max(self.peak_rss, res.usage.max_rss)
             self.bytes_written += res.usage.bytes_written
+        final, self._final = self._final, None
+        if final is not None:
+            user, system = max(user, final.cpu_user), max(system, final.cpu_system)
         self.cpu_user += user
         self.cpu_system += system
         self._cpu_now = (0.0, 0.0)
@@ -239,6 +316,10 @@ class LimitWatch:
             self.disk = max(self.disk, usage.written_bytes(self.views, self._since))
         if isinstance(res.breach, Breach):
             return res.breach
+        if final is not None and not res.timed_out and not res.stopped:
+            breach = self._kernel_breach(final)
+            if breach is not None:
+                return breach
         if res.ok or res.timed_out or res.stopped or res.exit_code is None:
             return None
         lim = self.limits

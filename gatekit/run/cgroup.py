@@ -1,0 +1,353 @@
+"""A cgroup per gate command, where this user may create one (Linux).
+
+The kernel then holds the gate's whole tree to its limits, processes that left
+its process group included: ``memory`` (the kernel's OOM killer acts inside the
+cgroup only, never on the machine), ``processes`` (``fork`` fails past
+``pids.max``) and ``cores`` (a CPU bandwidth quota). At the end every process
+still in the cgroup is killed and the cgroup removed.
+
+Two layouts, found once per process:
+
+- cgroup v2 (``cgroup2`` mounted with the ``memory`` and ``pids`` controllers
+  enabled for the children of gatekit's own cgroup: a delegated subtree, a
+  systemd user scope): ``memory.max`` with ``memory.swap.max`` 0, ``pids.max``,
+  ``cpu.max``; breaches read from ``memory.events`` and ``pids.events``;
+- cgroup v1 (one hierarchy per controller, writable as root in many containers
+  and CI machines): ``memory.limit_in_bytes`` (and ``memory.memsw`` where swap
+  accounting is on), ``pids.max``, ``cpu.cfs_quota_us``; ``cpuacct`` for CPU.
+
+The gate's cgroups are made below gatekit's own (``/proc/self/cgroup``) in a
+``gatekit`` directory, so limits set on gatekit (a container's) still apply.
+A command enters its cgroup before it runs: the argv starts with a small
+``sh`` that writes its own pid to each ``cgroup.procs``, then ``exec``s.
+Cgroups left by a gatekit that died are removed by the next one (empty
+cgroups only: ``rmdir`` refuses the others).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+V1 = "cgroup-v1"
+V2 = "cgroup-v2"
+_ENTER = (
+    'while [ "$1" != -- ]; do echo $$ > "$1" || '
+    '{ echo "gatekit: cannot enter cgroup $1" >&2; exit 125; }; shift; done; shift; exec "$@"'
+)
+_PERIOD_US = 100_000
+_TICK = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0  # cpuacct.stat
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Layout:
+    kind: str  # V1 or V2
+    parents: dict[str, Path]  # controller ("memory", "pids", "cpu", "cpuacct", "" for v2) -> dir
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the kernel counted for one cgroup."""
+
+    oom_kills: int = 0
+    pids_refused: int = 0  # forks refused at pids.max
+    cpu_user: float = 0.0  # seconds, every process that was in the cgroup
+    cpu_system: float = 0.0
+    memory_peak: int | None = None  # bytes charged (page cache included)
+
+
+_found: list[Layout | None] = []
+
+
+def layout() -> Layout | None:
+    """Where this process may create gate cgroups (found once), or None."""
+    if not _found:
+        if os.environ.get("GATEKIT_CGROUPS", "").lower() in ("0", "no", "off", "false"):
+            _found.append(None)
+        else:
+            _found.append(_discover())
+    return _found[0]
+
+
+def _own_paths() -> dict[str, str]:
+    """Controller -> this process's cgroup path ("" for the v2 hierarchy)."""
+    out: dict[str, str] = {}
+    try:
+        text = Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if not controllers:
+            out[""] = path
+        for name in controllers.split(","):
+            if name:
+                out[name] = path
+    return out
+
+
+def _mounts() -> dict[str, tuple[Path, str]]:
+    """Controller ("" for cgroup2) -> (mount point, root of the mount)."""
+    out: dict[str, tuple[Path, str]] = {}
+    try:
+        text = Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 5 or len(rest) < 3:
+            continue
+        root, point, fstype, opts = fields[3], Path(fields[4]), rest[0], rest[2].split(",")
+        if fstype == "cgroup2":
+            out.setdefault("", (point, root))
+        elif fstype == "cgroup":
+            for name in ("memory", "pids", "cpu", "cpuacct"):
+                if name in opts:
+                    out.setdefault(name, (point, root))
+    return out
+
+
+def _dir_of(mount: tuple[Path, str], path: str) -> Path:
+    point, root = mount
+    rel = path[len(root) :] if root != "/" and path.startswith(root) else path
+    return point / rel.lstrip("/") / "gatekit"
+
+
+def _writable(parent: Path, probe_files: tuple[str, ...]) -> bool:
+    try:
+        parent.mkdir(exist_ok=True)
+        probe = parent / f"probe-{os.getpid()}-{next(_counter)}"
+        probe.mkdir()
+    except OSError:
+        return False
+    try:
+        return all((probe / f).exists() for f in probe_files) and os.access(
+            probe / "cgroup.procs", os.W_OK
+        )
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()
+
+
+def _discover() -> Layout | None:
+    own, mounts = _own_paths(), _mounts()
+    if "" in mounts and "" in own:
+        parent = _dir_of(mounts[""], own[""])
+        if _v2_ready(parent) and _writable(parent, ("memory.max", "pids.max")):
+            _sweep({"": parent})
+            return Layout(V2, {"": parent})
+    parents: dict[str, Path] = {}
+    needs = {"memory": ("memory.limit_in_bytes",), "pids": ("pids.max",)}
+    optional = {"cpu": ("cpu.cfs_quota_us",), "cpuacct": ("cpuacct.usage",)}
+    for name, files in {**needs, **optional}.items():
+        if name in mounts and name in own:
+            parent = _dir_of(mounts[name], own[name])
+            if _writable(parent, files):
+                parents[name] = parent
+    if not all(n in parents for n in needs):
+        return None
+    _sweep(parents)
+    return Layout(V1, parents)
+
+
+def _v2_ready(parent: Path) -> bool:
+    """The v2 ``gatekit`` dir exists or can be made, with memory and pids for its children."""
+    try:
+        parent.mkdir(exist_ok=True)
+        enabled = (parent / "cgroup.subtree_control").read_text().split()
+        if "memory" in enabled and "pids" in enabled:
+            return True
+        available = (parent / "cgroup.controllers").read_text().split()
+        want = [c for c in ("memory", "pids", "cpu") if c in available and c not in enabled]
+        (parent / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in want))
+        enabled = (parent / "cgroup.subtree_control").read_text().split()
+    except OSError:
+        return False
+    return "memory" in enabled and "pids" in enabled
+
+
+def _sweep(parents: dict[str, Path]) -> None:
+    """Remove the empty gate cgroups a gatekit that died left behind (named ``g-<pid>-<n>``
+    after the gatekit that made them: a live one's, made and not yet entered, stay)."""
+    for parent in parents.values():
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            parts = name.split("-")
+            if len(parts) != 3 or parts[0] != "g" or not parts[1].isdigit():
+                continue
+            if _alive(int(parts[1])):
+                continue
+            with contextlib.suppress(OSError):
+                (parent / name).rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class GateCgroup:
+    """One command's cgroup(s): made with its limits, entered by the command, read, removed."""
+
+    def __init__(
+        self, where: Layout, memory: int | None, processes: int | None, cores: float | None
+    ) -> None:
+        self.layout = where
+        name = f"g-{os.getpid()}-{next(_counter)}"
+        # v1: the cpu hierarchy only for a share of cores (each hierarchy is a mkdir, a
+        # write and an rmdir per command)
+        self.dirs = {
+            c: p / name for c, p in where.parents.items() if c != "cpu" or cores is not None
+        }
+        made: list[Path] = []
+        try:
+            for d in self.dirs.values():
+                d.mkdir()
+                made.append(d)
+            self._configure(memory, processes, cores)
+        except OSError:
+            for d in made:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            raise
+
+    # set-up ------------------------------------------------------------
+    def _configure(self, memory: int | None, processes: int | None, cores: float | None) -> None:
+        quota = None if cores is None else max(1000, round(cores * _PERIOD_US))
+        if self.layout.kind == V2:
+            d = self.dirs[""]
+            if memory is not None:
+                _write(d / "memory.max", str(memory))
+                _write_if(d / "memory.swap.max", "0")
+            if processes is not None:
+                _write(d / "pids.max", str(processes))
+            if quota is not None and (d / "cpu.max").exists():
+                _write(d / "cpu.max", f"{quota} {_PERIOD_US}")
+            return
+        if memory is not None:
+            mem = self.dirs["memory"]
+            _write(mem / "memory.limit_in_bytes", str(memory))
+            _write_if(mem / "memory.memsw.limit_in_bytes", str(memory))
+        if processes is not None:
+            _write(self.dirs["pids"] / "pids.max", str(processes))
+        if quota is not None and "cpu" in self.dirs:
+            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(_PERIOD_US))
+            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
+
+    def enter_argv(self) -> list[str]:
+        """The prefix that moves a command into this cgroup before it runs."""
+        procs = [str(d / "cgroup.procs") for d in self.dirs.values()]
+        return ["sh", "-c", _ENTER, "gatekit-cgroup", *procs, "--"]
+
+    # reading -----------------------------------------------------------
+    def read(self) -> Reading:
+        if self.layout.kind == V2:
+            d = self.dirs[""]
+            mem, pids = _keyed(d / "memory.events"), _keyed(d / "pids.events")
+            cpu = _keyed(d / "cpu.stat")
+            return Reading(
+                oom_kills=mem.get("oom_kill", 0),
+                pids_refused=pids.get("max", 0),
+                cpu_user=cpu.get("user_usec", 0) / 1e6,
+                cpu_system=cpu.get("system_usec", 0) / 1e6,
+                memory_peak=_int(d / "memory.peak"),
+            )
+        oom = _keyed(self.dirs["memory"] / "memory.oom_control").get("oom_kill", 0)
+        refused = _keyed(self.dirs["pids"] / "pids.events").get("max", 0)
+        cpu = _keyed(self.dirs["cpuacct"] / "cpuacct.stat") if "cpuacct" in self.dirs else {}
+        return Reading(
+            oom_kills=oom,
+            pids_refused=refused,
+            cpu_user=cpu.get("user", 0) / _TICK,
+            cpu_system=cpu.get("system", 0) / _TICK,
+            memory_peak=_int(self.dirs["memory"] / "memory.max_usage_in_bytes"),
+        )
+
+    def pids(self) -> set[int]:
+        out: set[int] = set()
+        for d in self.dirs.values():
+            try:
+                out.update(int(p) for p in (d / "cgroup.procs").read_text().split())
+            except (OSError, ValueError):
+                continue
+        return out
+
+    # the end -----------------------------------------------------------
+    def kill_all(self, within: float = 5.0) -> int:
+        """SIGKILL every process in the cgroup until none is left; how many were killed."""
+        killed: set[int] = set()
+        kill_file = self.dirs.get("", Path("/nonexistent")) / "cgroup.kill"
+        if self.layout.kind == V2 and kill_file.exists():
+            with contextlib.suppress(OSError):
+                kill_file.write_text("1")
+        deadline = time.monotonic() + within
+        while True:
+            left = self.pids()
+            if not left or time.monotonic() > deadline:
+                return len(killed)
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        for d in self.dirs.values():
+            for _ in range(50):  # a killed process leaves the cgroup a moment after it died
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text)
+
+
+def _write_if(path: Path, text: str) -> None:
+    if path.exists():
+        with contextlib.suppress(OSError):
+            path.write_text(text)
+
+
+def _int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _keyed(path: Path) -> dict[str, int]:
+    """A ``key value`` file (memory.events, pids.events, memory.oom_control, cpu.stat)."""
+    out: dict[str, int] = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            with contextlib.suppress(ValueError):
+                out[parts[0]] = int(parts[1])
+    return out

@@ -1,0 +1,175 @@
+"""Limits held by the kernel: a cgroup per gate command (v1 or v2), where gatekit may
+create one (as root in many containers and CI machines; a delegated v2 subtree).
+
+Real processes: a memory hog, a fork loop, a spinner under a share of cores, a daemon
+that left the process group. Skipped, with the reason, where no cgroup can be made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from check_support import write_config
+from conftest import Repo
+from run_helpers import gate, plan, process_gone, py, run
+from test_run_limits import FORK_LOOP, LEAK, Heartbeat, _crossed
+
+from gatekit.plan.model import GateLimits
+from gatekit.results import Outcome
+from gatekit.run import cgroup, limits
+
+M = 2**20
+WHERE = cgroup.layout()
+pytestmark = pytest.mark.skipif(
+    WHERE is None, reason="no cgroup can be made here (not root, no delegated v2 subtree)"
+)
+
+
+def _left_behind() -> list[Path]:
+    """Cgroups this process made that still exist."""
+    assert WHERE is not None
+    mine = f"g-{os.getpid()}-"
+    return [
+        parent / name
+        for parent in WHERE.parents.values()
+        for name in os.listdir(parent)
+        if name.startswith(mine)
+    ]
+
+
+def test_memory_hog_is_stopped_by_the_kernel_within_2s(tmp_path: Path) -> None:
+    g = gate("leak", py(LEAK), limits=GateLimits(memory=100 * M))
+    with Heartbeat() as beat:
+        res, run_dir = run(plan(g), tmp_path)
+        ended = time.time()
+    r = res["leak"]
+    assert r.outcome is Outcome.FAILED and r.code == "LIMIT_MEMORY", r.reason
+    assert r.limits_enforced == WHERE.kind if WHERE else False
+    # the kernel's OOM killer acted inside the cgroup (or the watcher saw it first)
+    assert r.reason.startswith("LIMIT_MEMORY: ") and "100.0 MiB" in r.reason
+    assert ended - _crossed(run_dir / "sandbox" / "leak" / "tmp" / "progress", 90 * M) < 2.0
+    assert beat.gap < 1.0, "the machine stopped responding"
+    log = (run_dir / r.log).read_text() if r.log else ""
+    assert "allocated everything" not in log.splitlines()
+    assert _left_behind() == []
+    book = json.loads((run_dir / "reports" / "leak.json").read_text())
+    assert book["action"] == "raise the limit" and book["setting"] == "limits.memory"
+
+
+def test_fork_loop_is_held_at_pids_max_and_every_process_gone(tmp_path: Path) -> None:
+    g = gate("forks", py(FORK_LOOP), timeout=60, limits=GateLimits(processes=20))
+    res, run_dir = run(plan(g), tmp_path)
+    r = res["forks"]
+    assert r.outcome is Outcome.FAILED and r.code == "LIMIT_PROCESSES", r.reason
+    pids = [int(x) for x in (run_dir / "sandbox" / "forks" / "home" / "pids").read_text().split()]
+    # the kernel refused forks past 20 live processes: far fewer than the 200 asked for
+    assert 0 < len(pids) <= 20
+    assert all(process_gone(pid) for pid in pids)
+    assert _left_behind() == []
+
+
+SPIN = "import time\nt = time.time()\nwhile time.time() - t < 3: pass\nprint('spun')"
+
+
+def test_a_share_of_cores_bounds_a_spinner(tmp_path: Path) -> None:
+    g = gate("spin", py(SPIN), limits=GateLimits(cores=0.5))
+    res, _ = run(plan(g), tmp_path)
+    r = res["spin"]
+    assert r.outcome is Outcome.PASSED, r.reason
+    assert r.cost is not None
+    share = (r.cost.cpu_user + r.cost.cpu_system) / r.cost.wall
+    # a quota of 50 ms per 100 ms period: about half a core, never a whole one
+    assert 0.2 < share < 0.65, f"used {share:.2f} cores under a limit of 0.5"
+
+
+DAEMON = """
+import os, subprocess, sys
+# a daemon: its own session, an empty environment (no token of the run), parent exits
+p = subprocess.Popen(["sleep", "60"], start_new_session=True, env={})
+open(os.path.join(os.environ["HOME"], "daemon.pid"), "w").write(str(p.pid))
+"""
+
+
+def test_a_daemon_that_left_the_group_dies_with_the_cgroup(tmp_path: Path) -> None:
+    g = gate("bg", py(DAEMON), limits=GateLimits(memory=200 * M))
+    res, run_dir = run(plan(g), tmp_path)
+    assert res["bg"].outcome is Outcome.PASSED, res["bg"].reason
+    pid = int((run_dir / "sandbox" / "bg" / "home" / "daemon.pid").read_text())
+    assert process_gone(pid), "the daemonised child outlived its gate"
+    assert _left_behind() == []
+
+
+def test_the_plan_and_the_result_say_a_cgroup_applied(repo: Repo) -> None:
+    assert WHERE is not None
+    write_config(
+        repo,
+        [
+            {
+                "id": "unit",
+                "session": {"run": ["python3 -c pass"]},
+                "limits": {"memory": "300M", "cpu": "1.5 cores", "processes": 64},
+            }
+        ],
+    )
+    repo.commit("config")
+    out = repo.gatekit("plan", "--all")
+    assert out.returncode == 0, out.stderr
+    assert f"cpu 1.5 cores, disk 20.0 GiB, processes 64 (enforced by {WHERE.kind})" in out.stdout
+    env = {"GATEKIT_CGROUPS": "0"}
+    off = repo.gatekit("plan", "--all", env=env)
+    assert "(enforced by rlimit; cores as CPU affinity, whole cores only)" in off.stdout
+
+
+def test_without_a_cgroup_cores_become_cpu_affinity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: affinity cannot narrow anything")
+    monkeypatch.setattr(cgroup, "_found", [None])
+    code = "import os\nprint('cpus', len(os.sched_getaffinity(0)))"
+    g = gate("aff", py(code), limits=GateLimits(cores=0.5))
+    res, run_dir = run(plan(g), tmp_path)
+    r = res["aff"]
+    assert r.outcome is Outcome.PASSED and r.limits_enforced == limits.RLIMIT
+    assert "cpus 1" in (run_dir / str(r.log)).read_text()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("half a core", "cannot read 'half a core' as a share of cores"),
+        ("0 cores", "a share of cores must be from 0.01 to 4096"),
+    ],
+)
+def test_a_bad_share_of_cores_names_its_place(repo: Repo, value: str, message: str) -> None:
+    write_config(repo, [{"id": "u", "session": {"run": ["true"]}, "limits": {"cpu": value}}])
+    proc = repo.gatekit("check", "--plain")
+    assert proc.returncode == 2, proc.stderr
+    assert "validation.yaml:" in proc.stderr and "gates[0].limits.cpu" in proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
+    assert WHERE is not None
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [parent / f"g-{dead.pid}-0" for parent in WHERE.parents.values()]
+    for d in stale:
+        d.mkdir()
+    cgroup._sweep(WHERE.parents)
+    assert not any(d.exists() for d in stale)
+    live = [parent / f"g-{os.getpid()}-999999" for parent in WHERE.parents.values()]
+    for d in live:
+        d.mkdir()
+    try:
+        cgroup._sweep(WHERE.parents)
+        assert all(d.exists() for d in live), "a live gatekit's cgroup was swept"
+    finally:
+        for d in live:
+            d.rmdir()
