@@ -58,8 +58,6 @@ _GLOB_CHARS = set("*?[")
 
 @functools.lru_cache(maxsize=1)
 def environment_info() -> dict[str, str]:
-    from importlib import metadata
-
     info = {
         "python": ".".join(map(str, sys.version_info[:3])),
         "implementation": sys.implementation.name,
@@ -72,6 +70,8 @@ def environment_info() -> dict[str, str]:
         if tool in found:
             info[tool] = found[tool]
             continue
+        from importlib import metadata
+
         try:
             info[tool] = metadata.version(tool)
         except metadata.PackageNotFoundError:
