@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-from gatekit.frozen import Record, record
+from gatekit.frozen import Record
 from gatekit.plan.model import PlanContext, PolicyRef
 
 RESULT_SCHEMA_VERSION = 1
@@ -44,7 +44,6 @@ class Verdict(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
-@record
 class Cost(Record):
     """What a gate (or a run) spent. Unknown figures are null (a built-in gate runs
     inside gatekit: its CPU is its thread's, its memory is gatekit's)."""
@@ -76,7 +75,6 @@ def add_costs(costs: list[Cost]) -> Cost | None:
     )
 
 
-@record
 class Attempt(Record):
     number: int
     outcome: Outcome
@@ -86,7 +84,6 @@ class Attempt(Record):
     cost: Cost | None = None
 
 
-@record
 class Finding(Record):
     rule: str
     path: str
@@ -96,7 +93,6 @@ class Finding(Record):
     severity: Literal["error", "warning", "note"] = "error"
 
 
-@record
 class JUnitCase(Record):
     suite: str
     classname: str
@@ -105,7 +101,6 @@ class JUnitCase(Record):
     message: str
 
 
-@record
 class JUnitSummary(Record):
     tests: int
     failures: int
@@ -114,7 +109,6 @@ class JUnitSummary(Record):
     failing: tuple[JUnitCase, ...] = ()
 
 
-@record
 class KpiResult(Record):
     metric: str
     op: str
@@ -124,7 +118,6 @@ class KpiResult(Record):
     reason: str
 
 
-@record
 class GateResult(Record):
     id: str
     outcome: Outcome
@@ -149,7 +142,6 @@ class GateResult(Record):
     quarantined: bool = False
 
 
-@record
 class CandidateInfo(Record):
     source: str
     tree: str
@@ -157,7 +149,6 @@ class CandidateInfo(Record):
     commit: str | None = None
 
 
-@record
 class Environment(Record):
     python: str
     platform: str
@@ -165,7 +156,6 @@ class Environment(Record):
     fingerprint: str
 
 
-@record
 class RunResult(Record):
     schema_version: int = RESULT_SCHEMA_VERSION
     run_id: str

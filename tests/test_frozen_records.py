@@ -4,7 +4,6 @@ jsonschema."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -18,7 +17,7 @@ from pydantic import BaseModel
 
 from gatekit import canonical, results
 from gatekit.config.loader import load_config
-from gatekit.frozen import Record, RecordError
+from gatekit.frozen import Record, RecordError, record_defaults
 from gatekit.plan import model as plan_model
 from gatekit.plan.compile import compile_plan, make_context
 from gatekit.schemamodels import plan as plan_twin
@@ -39,17 +38,15 @@ PAIRS = [
 def test_record_has_the_twins_fields_and_defaults(
     record: type[Record], twin: type[BaseModel]
 ) -> None:
-    fields = {f.name: f for f in dataclasses.fields(record)}  # type: ignore[arg-type]
-    assert list(fields) == list(twin.model_fields), record.__name__
+    assert list(record.__fields__) == list(twin.model_fields), record.__name__
+    defaults = record_defaults(record)
     for name, info in twin.model_fields.items():
-        f = fields[name]
         if info.is_required():
-            assert f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            assert name not in defaults, name
         elif info.default_factory is not None:
-            assert f.default_factory is not dataclasses.MISSING
-            assert _dump(f.default_factory()) == _dump(info.default_factory())  # type: ignore[call-arg]
+            assert _dump(defaults[name]) == _dump(info.default_factory()), name  # type: ignore[call-arg]
         else:
-            assert f.default == info.default, name
+            assert defaults[name] == info.default, name
 
 
 def _dump(value: object) -> object:
@@ -123,3 +120,15 @@ def test_a_cached_check_imports_neither_pydantic_nor_jsonschema(repo: Repo) -> N
         timeout=120,
     )
     assert "HEAVY [] 0" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_record_is_frozen_compared_by_value_and_copied_with_updates() -> None:
+    cost = results.Cost(wall=1)
+    with pytest.raises(AttributeError, match="frozen"):
+        cost.wall = 2.0  # type: ignore[misc]
+    assert cost == results.Cost(wall=1.0) and hash(cost) == hash(results.Cost(wall=1.0))
+    assert cost.model_copy(update={"cpu_user": 2}) == results.Cost(wall=1.0, cpu_user=2.0)
+    gate = plan_model.GateLimits()
+    assert gate.model_copy() == gate and gate.model_copy() is not gate
+    with pytest.raises(TypeError, match="missing field 'wall'"):
+        results.Cost()  # type: ignore[call-arg]

@@ -8,12 +8,11 @@ generates ``schemas/plan.schema.json``; a test keeps their JSON identical.
 from __future__ import annotations
 
 import enum
-from dataclasses import field
 from typing import Any, Literal
 
 from gatekit import canonical
 from gatekit.config.enums import Event, GateType
-from gatekit.frozen import Record, record
+from gatekit.frozen import Record, field
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -31,7 +30,6 @@ class Decision(enum.StrEnum):
 Runner = Literal["session", "nox", "builtin", "manual"]
 
 
-@record
 class SessionSpec(Record):
     """A Nox session gatekit generates: python, deps and commands."""
 
@@ -40,20 +38,17 @@ class SessionSpec(Record):
     run: list[str]
 
 
-@record
 class KpiCheck(Record):
     metric: str
     op: KpiOp
     value: int | float
 
 
-@record
 class KpiSpec(Record):
     file: str
     checks: list[KpiCheck]
 
 
-@record
 class RetryPolicy(Record):
     transient: int
     flaky: int
@@ -65,7 +60,6 @@ class RetryPolicy(Record):
     jitter: float = 0.25
 
 
-@record
 class GateLimits(Record):
     """A gate's resource limits in bytes and seconds (null: no limit)."""
 
@@ -77,7 +71,6 @@ class GateLimits(Record):
     open_files: int | None = None
 
 
-@record
 class PlannedGate(Record):
     id: str
     type: GateType
@@ -107,14 +100,12 @@ class PlannedGate(Record):
     limits: GateLimits = field(default_factory=GateLimits)
 
 
-@record
 class PolicyRef(Record):
     name: str
     policy_version: str | None
     effective: str | None
 
 
-@record
 class PlanContext(Record):
     event: Event
     branch: str | None = None
@@ -123,13 +114,11 @@ class PlanContext(Record):
     all_paths: bool = False
 
 
-@record
 class QuarantinePolicy(Record):
     blocking: bool = True
     flaky_threshold: int = 3
 
 
-@record
 class GatePlan(Record):
     schema_version: int = PLAN_SCHEMA_VERSION
     plan_id: str
