@@ -100,8 +100,10 @@ def import_profile(top: int = 15) -> int:
         rows.append((int(cumulative), int(self_us), name.rstrip()))
     tops = [(c, n.strip()) for c, _, n in rows if not n.startswith("  ")]
     total = sum(c for c, _ in tops)
-    print(f"imports of an in-process check, plan cached (exit {proc.returncode}): "
-          f"{len(rows)} modules, {_ms(total / 1e6)} in all")
+    print(
+        f"imports of an in-process check, plan cached (exit {proc.returncode}): "
+        f"{len(rows)} modules, {_ms(total / 1e6)} in all"
+    )
     for cumulative, name in sorted(tops, reverse=True)[:top]:
         print(f"  {_ms(cumulative / 1e6):>9}  {name}")
     heavy = sorted({n.strip() for _, _, n in rows if n.strip().split(".")[0] in HEAVY})
