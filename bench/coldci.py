@@ -1,7 +1,7 @@
 """A first CI run: empty caches, three Python tool gates, gatekit against pre-commit.
 
     python bench/coldci.py             # 3 cold runs of each, interleaved
-    python bench/coldci.py --runs 1
+    python bench/coldci.py --quick     # one run of each
 
 One generated repository (500 files, one staged change). Each run starts with
 empty caches for its tool only: gatekit's environment directory
@@ -45,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="one run of each")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.runs = args.runs or (1 if args.quick else 3)
     tmp = Path(tempfile.mkdtemp(prefix="gatekit-coldci-", dir=args.dir))
     try:
         env = tool_env(tmp)
