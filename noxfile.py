@@ -41,6 +41,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     quick = ["--quick"] if "quick" in session.posargs else []
     scripts = ("startup", "shadow", "overhead", "notes", "secrets", "isolation", "github")
-    for script in (*scripts, "envs", "localgate", "limits", "runstatus", "report"):
+    more = ("envs", "localgate", "limits", "runstatus", "report", "scale", "coldci")
+    for script in (*scripts, *more):
         extra = ["--daemon"] if script == "overhead" else []
         session.run("python", f"bench/{script}.py", *quick, *extra)

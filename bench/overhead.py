@@ -5,7 +5,8 @@
     python bench/overhead.py --runner-only  # only the in-process runner figures
     python bench/overhead.py --daemon       # also through `gatekit daemon` (warm start)
 
-In the same run, on generated repositories (committed, then one staged change):
+In the same run, on generated repositories (committed, then one staged change and an
+unstaged edit of another file):
 
 - overhead: ``gatekit check --staged --no-cache`` with five trivial gates
   (``session: {run: ["true"]}``) against ``pre-commit run`` with five equivalent
@@ -187,11 +188,15 @@ def repo_bench(files: int, repeats: int, tmp: Path, daemon: bool = False) -> dic
         shutil.copytree(path, dpath, symlinks=True)
     rel = rels[len(rels) // 2]
     base_text = (path / rel).read_text()
+    unstaged = rels[len(rels) // 3]
+    unstaged_text = (path / unstaged).read_text()
 
     def stage(n: int) -> None:
+        # one staged change, and an unstaged edit beside it (pre-commit stashes it)
         for root in (path, dpath) if daemon else (path,):
             (root / rel).write_text(f"{base_text}# change {n}\n")
             run(["git", "add", "--", rel], root, env)
+            (root / unstaged).write_text(f"{unstaged_text}# not staged {n}\n")
 
     gk = [*tool("gatekit"), "check", "--staged"]
     pc = [*tool("pre-commit"), "run"]

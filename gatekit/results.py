@@ -1,5 +1,9 @@
 """Result records: what a check did, per gate. The JSON is the git-note payload.
 
+Plain frozen records (:mod:`gatekit.frozen`, no pydantic on a check's path); the
+pydantic twin in :mod:`gatekit.schemamodels.results` generates the schema and a
+test keeps their JSON identical.
+
 Records carry no secret values and no absolute paths of the user's machine:
 log paths are relative to the run directory.
 """
@@ -9,15 +13,10 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from gatekit.frozen import Record
 from gatekit.plan.model import PlanContext, PolicyRef
 
 RESULT_SCHEMA_VERSION = 1
-
-
-class Rec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Outcome(enum.StrEnum):
@@ -45,19 +44,15 @@ class Verdict(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
-class Cost(Rec):
+class Cost(Record):
     """What a gate (or a run) spent. Unknown figures are null (a built-in gate runs
     inside gatekit: its CPU is its thread's, its memory is gatekit's)."""
 
-    wall: float = Field(description="seconds, summed over attempts")
-    cpu_user: float | None = Field(default=None, description="CPU seconds in user mode")
-    cpu_system: float | None = Field(default=None, description="CPU seconds in the kernel")
-    peak_memory: int | None = Field(
-        default=None, description="bytes: the largest resident memory of the process tree"
-    )
-    bytes_written: int | None = Field(
-        default=None, description="bytes the tree wrote to storage (the kernel's block output)"
-    )
+    wall: float
+    cpu_user: float | None = None
+    cpu_system: float | None = None
+    peak_memory: int | None = None
+    bytes_written: int | None = None
 
 
 def add_costs(costs: list[Cost]) -> Cost | None:
@@ -80,7 +75,7 @@ def add_costs(costs: list[Cost]) -> Cost | None:
     )
 
 
-class Attempt(Rec):
+class Attempt(Record):
     number: int
     outcome: Outcome
     exit_code: int | None = None
@@ -89,7 +84,7 @@ class Attempt(Rec):
     cost: Cost | None = None
 
 
-class Finding(Rec):
+class Finding(Record):
     rule: str
     path: str
     line: int | None = None
@@ -98,7 +93,7 @@ class Finding(Rec):
     severity: Literal["error", "warning", "note"] = "error"
 
 
-class JUnitCase(Rec):
+class JUnitCase(Record):
     suite: str
     classname: str
     name: str
@@ -106,7 +101,7 @@ class JUnitCase(Rec):
     message: str
 
 
-class JUnitSummary(Rec):
+class JUnitSummary(Record):
     tests: int
     failures: int
     errors: int
@@ -114,7 +109,7 @@ class JUnitSummary(Rec):
     failing: tuple[JUnitCase, ...] = ()
 
 
-class KpiResult(Rec):
+class KpiResult(Record):
     metric: str
     op: str
     threshold: float
@@ -123,60 +118,45 @@ class KpiResult(Rec):
     reason: str
 
 
-class GateResult(Rec):
+class GateResult(Record):
     id: str
     outcome: Outcome
     reason: str = ""
     required: bool = True
     attempts: tuple[Attempt, ...] = ()
     duration: float = 0.0
-    log: str | None = Field(default=None, description="log path relative to the run directory")
+    log: str | None = None
     flaky: bool = False
     cache_key: str | None = None
-    cached_from: str | None = Field(
-        default=None, description="checkpoint the cached pass came from"
-    )
+    cached_from: str | None = None
     junit: JUnitSummary | None = None
     kpi: tuple[KpiResult, ...] = ()
     findings: tuple[Finding, ...] = ()
     network_isolated: bool | None = None
-    fix_tree: str | None = Field(
-        default=None, description="tree OID of the shadow after a fix gate, when it changed files"
-    )
+    fix_tree: str | None = None
     notes: tuple[str, ...] = ()
-    code: str | None = Field(
-        default=None,
-        description="machine-readable reason: LIMIT_MEMORY, LIMIT_CPU, LIMIT_DISK, "
-        "LIMIT_PROCESSES, STOPPED_BY_OPERATOR, WATCHDOG_STUCK, OWNER_DIED",
-    )
-    cost: Cost | None = Field(default=None, description="the attempts' sum")
-    limits_enforced: str | None = Field(
-        default=None,
-        description="how the gate's limits were enforced: cgroup-v2, or rlimit (with a watcher)",
-    )
-    signature: str | None = Field(
-        default=None,
-        description="failure signature: gate, failing command, normalised last error lines, "
-        "failing test ids (same failure, same signature)",
-    )
-    quarantined: bool = Field(default=False, description="the gate is quarantined (see notes)")
+    code: str | None = None
+    cost: Cost | None = None
+    limits_enforced: str | None = None
+    signature: str | None = None
+    quarantined: bool = False
 
 
-class CandidateInfo(Rec):
-    source: str = Field(description="staged | worktree | rev | merge")
+class CandidateInfo(Record):
+    source: str
     tree: str
     base: str | None
-    commit: str | None = Field(default=None, description="the shadow commit of the candidate tree")
+    commit: str | None = None
 
 
-class Environment(Rec):
+class Environment(Record):
     python: str
     platform: str
     gatekit: str
     fingerprint: str
 
 
-class RunResult(Rec):
+class RunResult(Record):
     schema_version: int = RESULT_SCHEMA_VERSION
     run_id: str
     plan_id: str
@@ -187,14 +167,12 @@ class RunResult(Rec):
     exit_code: int
     gates: tuple[GateResult, ...]
     environment: Environment
-    started_at: str = Field(description="UTC ISO-8601 time the run started")
+    started_at: str
     duration: float
     chain: str | None = None
     checkpoint: str | None = None
-    shard: str | None = Field(
-        default=None, description="'K/N' when this run checked one shard of the plan"
-    )
-    cost: Cost | None = Field(default=None, description="the gates' totals")
+    shard: str | None = None
+    cost: Cost | None = None
 
 
 def run_cost(gates: tuple[GateResult, ...] | list[GateResult]) -> Cost | None:

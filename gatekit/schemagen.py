@@ -24,8 +24,8 @@ def _schema(model: type[BaseModel], name: str, title: str, mode: str) -> dict[st
 
 def schemas() -> dict[str, dict[str, Any]]:
     from gatekit.config.models import ValidationConfig
-    from gatekit.plan.model import GatePlan
-    from gatekit.results import RunResult
+    from gatekit.schemamodels.plan import GatePlan
+    from gatekit.schemamodels.results import RunResult
 
     return {
         "validation.schema.json": _schema(

@@ -17,8 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gatekit.config.enums import GateType
     from gatekit.config.loader import load_config
-    from gatekit.config.models import GateType
     from gatekit.config.suggest import did_you_mean
     from gatekit.errors import UsageError
     from gatekit.git.candidate import resolve_candidate

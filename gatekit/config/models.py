@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from gatekit.config.enums import Event as Event
+from gatekit.config.enums import GateType as GateType
 
 GATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -15,21 +17,6 @@ OptionValue = Scalar | list[str]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class GateType(enum.StrEnum):
-    AUTO = "auto"
-    MANUAL = "manual"
-    CONDITIONAL = "conditional"
-
-
-class Event(enum.StrEnum):
-    PRE_COMMIT = "pre-commit"
-    PRE_PUSH = "pre-push"
-    MANUAL = "manual"
-    CI = "ci"
-    PULL_REQUEST = "pull_request"
-    MERGE = "merge"
 
 
 KpiOp = Literal[">=", "<=", "==", "<", ">"]

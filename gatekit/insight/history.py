@@ -57,7 +57,6 @@ def started(result: RunResult, fallback: float) -> float:
 def _last_record(repo: pygit2.Repository, notes: pygit2.Tree | None, oid: str) -> RunResult | None:
     """The newest result record in the note of ``oid`` (the notes tree is read once per walk)."""
     import pygit2
-    from pydantic import ValidationError
 
     from gatekit.record.notes import find_note
     from gatekit.results import RunResult
@@ -70,7 +69,7 @@ def _last_record(repo: pygit2.Repository, notes: pygit2.Tree | None, oid: str) -
         if line.strip():
             try:
                 return RunResult.model_validate_json(line)
-            except ValidationError:
+            except ValueError:
                 continue
     return None
 

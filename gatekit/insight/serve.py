@@ -33,15 +33,13 @@ class Site:
         self.plans_dir = plans_dir
 
     def report(self, run: RunDir, doc: dict[str, Any]) -> str:
-        from pydantic import ValidationError
-
         from gatekit.insight.html import render_report
         from gatekit.insight.report import build_report
         from gatekit.results import RunResult
 
         try:
-            result = RunResult.model_validate(doc, strict=False)
-        except ValidationError:
+            result = RunResult.model_validate(doc)
+        except ValueError:
             return live_run_page(run_state(run))
         quarantine = {}
         try:

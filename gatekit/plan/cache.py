@@ -182,7 +182,7 @@ class PlanCache:
         all_paths: bool = False,
     ) -> PlanContext:
         """The plan context, as ``gatekit.plan.compile.make_context`` builds it (needs ``flags``)."""
-        from gatekit.config.models import Event
+        from gatekit.config.enums import Event
         from gatekit.plan.model import PlanContext
 
         assert self.flags is not None
@@ -202,13 +202,11 @@ class PlanCache:
             text = path.read_text(encoding="utf-8")
         except OSError:
             return None
-        from pydantic import ValidationError
-
         from gatekit.plan.model import GatePlan
 
         try:
             plan = GatePlan.from_json(text)
-        except (ValidationError, ValueError):
+        except ValueError:
             return None
         if plan.context != context or canonical.digest(plan.body()) != plan.plan_id:
             return None

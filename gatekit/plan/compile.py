@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gatekit.config.durations import is_cores, parse_cores, parse_duration
+from gatekit.config.enums import Event, GateType
 from gatekit.config.loader import LoadedConfig
-from gatekit.config.models import Event, Gate, GateType, Limits, Retries, ValidationConfig, When
+from gatekit.config.models import Gate, Limits, Retries, ValidationConfig, When
 from gatekit.config.sizes import parse_size
 from gatekit.globs import first_match, match_any
 from gatekit.plan.model import (
     Decision,
     GateLimits,
     GatePlan,
+    KpiSpec,
     PlanContext,
     PlannedGate,
     QuarantinePolicy,
     RetryPolicy,
     Runner,
+    SessionSpec,
 )
 from gatekit.plan.toposort import stable_toposort
 
@@ -111,12 +114,12 @@ def _plan_gate(
         needs=tuple(gate.needs),
         paths=None if gate.paths is None else tuple(gate.paths),
         runner=runner,
-        session=session,
+        session=None if session is None else SessionSpec.model_validate(session.model_dump()),
         nox=gate.nox,
         builtin=gate.builtin,
         options=dict(gate.options),
         junit=() if junit is None else ((junit,) if isinstance(junit, str) else tuple(junit)),
-        kpi=gate.kpi,
+        kpi=None if gate.kpi is None else KpiSpec.model_validate(gate.kpi.model_dump()),
         instructions=gate.instructions,
         env=dict(gate.env),
         pass_env=tuple(gate.pass_env),

@@ -1,20 +1,24 @@
-"""The frozen GatePlan and its canonical JSON form."""
+"""The frozen GatePlan and its canonical JSON form.
+
+Plain frozen records (:mod:`gatekit.frozen`): a check with a cached plan reads it
+without pydantic. :mod:`gatekit.schemamodels.plan` holds the pydantic twin that
+generates ``schemas/plan.schema.json``; a test keeps their JSON identical.
+"""
 
 from __future__ import annotations
 
 import enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from gatekit import canonical
-from gatekit.config.models import Event, GateType, KpiSpec, OptionValue, SessionSpec
+from gatekit.config.enums import Event, GateType
+from gatekit.frozen import Record, field
 
 PLAN_SCHEMA_VERSION = 1
 
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+Scalar = str | int | float | bool
+OptionValue = Scalar | list[str]
+KpiOp = Literal[">=", "<=", "==", "<", ">"]
 
 
 class Decision(enum.StrEnum):
@@ -26,7 +30,26 @@ class Decision(enum.StrEnum):
 Runner = Literal["session", "nox", "builtin", "manual"]
 
 
-class RetryPolicy(Frozen):
+class SessionSpec(Record):
+    """A Nox session gatekit generates: python, deps and commands."""
+
+    python: str | None = None
+    deps: list[str] = field(default_factory=list)
+    run: list[str]
+
+
+class KpiCheck(Record):
+    metric: str
+    op: KpiOp
+    value: int | float
+
+
+class KpiSpec(Record):
+    file: str
+    checks: list[KpiCheck]
+
+
+class RetryPolicy(Record):
     transient: int
     flaky: int
     exit_codes: tuple[int, ...]
@@ -37,18 +60,18 @@ class RetryPolicy(Frozen):
     jitter: float = 0.25
 
 
-class GateLimits(Frozen):
+class GateLimits(Record):
     """A gate's resource limits in bytes and seconds (null: no limit)."""
 
     memory: int | None = None
     cpu: float | None = None
-    cores: float | None = Field(default=None, description="share of cores (cpu: '0.5 cores')")
+    cores: float | None = None
     disk: int | None = None
     processes: int | None = None
     open_files: int | None = None
 
 
-class PlannedGate(Frozen):
+class PlannedGate(Record):
     id: str
     type: GateType
     decision: Decision
@@ -60,65 +83,52 @@ class PlannedGate(Frozen):
     session: SessionSpec | None = None
     nox: str | None = None
     builtin: str | None = None
-    options: dict[str, OptionValue] = Field(default_factory=dict)
+    options: dict[str, OptionValue] = field(default_factory=dict)
     junit: tuple[str, ...] = ()
     kpi: KpiSpec | None = None
     instructions: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     pass_env: tuple[str, ...] = ()
     pool: str | None = None
     timeout: float
-    stall_timeout: float | None = Field(
-        default=None, description="seconds without output before the watchdog stops the gate"
-    )
+    stall_timeout: float | None = None
     retries: RetryPolicy
     network: bool
     fix: bool
     cache: bool
     description: str | None = None
-    limits: GateLimits = Field(default_factory=GateLimits)
+    limits: GateLimits = field(default_factory=GateLimits)
 
 
-class PolicyRef(Frozen):
-    name: str = Field(
-        description="'gatekit:NAME' for a shipped policy, else the file's repository-relative path"
-    )
+class PolicyRef(Record):
+    name: str
     policy_version: str | None
     effective: str | None
 
 
-class PlanContext(Frozen):
+class PlanContext(Record):
     event: Event
     branch: str | None = None
-    changed: tuple[str, ...] | None = Field(
-        default=None, description="sorted changed paths; null when unknown"
-    )
-    env: dict[str, str] = Field(
-        default_factory=dict, description="values of the env flags the config names, nothing else"
-    )
-    all_paths: bool = Field(
-        default=False,
-        description="--all: every gate is planned as if every path changed",
-    )
+    changed: tuple[str, ...] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    all_paths: bool = False
 
 
-class QuarantinePolicy(Frozen):
+class QuarantinePolicy(Record):
     blocking: bool = True
     flaky_threshold: int = 3
 
 
-class GatePlan(Frozen):
+class GatePlan(Record):
     schema_version: int = PLAN_SCHEMA_VERSION
-    plan_id: str = Field(description="sha256 of the canonical JSON of the plan without plan_id")
+    plan_id: str
     policies: tuple[PolicyRef, ...]
     context: PlanContext
-    order: tuple[str, ...] = Field(description="stable topological order of needs")
+    order: tuple[str, ...]
     gates: tuple[PlannedGate, ...]
-    jobs: int | None = Field(default=None, description="defaults.jobs; null means one per CPU")
-    watchdog: float | None = Field(
-        default=None, description="defaults.watchdog in seconds; null means 15 minutes"
-    )
-    quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
+    jobs: int | None = None
+    watchdog: float | None = None
+    quarantine: QuarantinePolicy = field(default_factory=QuarantinePolicy)
 
     def gate(self, gate_id: str) -> PlannedGate:
         for g in self.gates:
@@ -141,4 +151,4 @@ class GatePlan(Frozen):
 
     @classmethod
     def from_json(cls, text: str) -> GatePlan:
-        return cls.model_validate_json(text, strict=False)
+        return cls.model_validate_json(text)

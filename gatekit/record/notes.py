@@ -232,15 +232,13 @@ def read_note_lines(repo: pygit2.Repository, oid: str, ref: str = NOTES_REF) -> 
 
 def read_records(repo: pygit2.Repository, oid: str, ref: str = NOTES_REF) -> list[RunResult]:
     """The result records in the note of ``oid`` (lines that are not records are skipped)."""
-    from pydantic import ValidationError
-
     from gatekit.results import RunResult
 
     out: list[RunResult] = []
     for line in read_note_lines(repo, oid, ref):
         try:
             out.append(RunResult.model_validate_json(line))
-        except ValidationError:
+        except ValueError:
             continue
     return out
 

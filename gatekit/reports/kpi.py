@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.builtins._files import check_relative, resolve_inside
-from gatekit.config.models import KpiCheck, KpiSpec
 from gatekit.errors import UnsafePathError
+from gatekit.plan.model import KpiCheck, KpiSpec
 from gatekit.results import KpiResult
 
 OPS: dict[str, Callable[[float, float], bool]] = {

@@ -11,13 +11,11 @@ project uses to declare them: ``[project]`` tables, ``setup.cfg`` or ``setup.py`
 
 from __future__ import annotations
 
-import email.parser
 import hashlib
 import os
 import re
 import shutil
 import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +84,10 @@ def built_wheel(directory: Path) -> BuiltWheel | None:
 
 
 def read_wheel(path: Path) -> BuiltWheel:
+    # imported here: email and zipfile cost ~10 ms, and only gates with local packages read wheels
+    import email.parser
+    import zipfile
+
     with zipfile.ZipFile(path) as zf:
         names = [
             n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
@@ -181,6 +183,8 @@ def deps_wheel(dest: Path, wheel: BuiltWheel, skip: frozenset[str]) -> Path:
         f"{info}/METADATA": "\n".join(lines) + "\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: gatekit\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
+    import zipfile
+
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with zipfile.ZipFile(tmp, "w") as zf:
         for key, value in files.items():
