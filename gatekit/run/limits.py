@@ -275,6 +275,7 @@ class LimitWatch:
             reading = self._cgroup.read()
             # the kernel's count also has what left the process group
             user, system = max(user, reading.cpu_user), max(system, reading.cpu_system)
+            self.peak_rss = max(self.peak_rss, reading.memory_peak or 0)
             breach = self._kernel_breach(reading, usage.describe(s))
             if breach is not None:
                 self._cpu_now = (user, system)
@@ -305,8 +306,9 @@ class LimitWatch:
                 self.peak_rss = max(self.peak_rss, res.usage.max_rss)
             self.bytes_written += res.usage.bytes_written
         final, self._final = self._final, None
-        if final is not None:
+        if final is not None:  # the whole tree, daemons that left the group included
             user, system = max(user, final.cpu_user), max(system, final.cpu_system)
+            self.peak_rss = max(self.peak_rss, final.memory_peak or 0)
         self.cpu_user += user
         self.cpu_system += system
         self._cpu_now = (0.0, 0.0)
