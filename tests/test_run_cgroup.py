@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from check_support import gate as check_gate
 from check_support import write_config
 from conftest import Repo
 from run_helpers import gate, plan, process_gone, py, run
@@ -250,3 +251,41 @@ def test_an_unusable_cgroup2_leaves_no_directory() -> None:
     probe = Path(f"/sys/fs/cgroup/unified/gatekit-test-{os.getpid()}")
     assert not cgroup._v2_ready(probe)
     assert not probe.exists()
+
+
+HOG = "x = []\nwhile True: x.append(bytearray(10 * 2**20))"
+
+
+def test_explain_tells_to_raise_the_limit_after_a_cgroup_breach(repo: Repo) -> None:
+    """``gatekit explain`` after a memory breach held by the cgroup: raise limits.memory
+    or fix the leak, never 'fix the code'."""
+    write_config(repo, [check_gate("hog", HOG, limits={"memory": "80M"})])
+    repo.commit("config")
+    proc = repo.gatekit("check", "--rev", "HEAD", "--no-cache", "--plain")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    shown = repo.gatekit("explain", "--json", "hog")
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    g = next(x for x in doc["gates"] if x["gate"] == "hog")
+    assert g["code"] == "LIMIT_MEMORY" and g["action"] == "raise the limit", g
+    assert g["setting"] == "limits.memory"
+    assert "raise limits.memory or fix the leak" in g["next_action"]
+    assert "80.0 MiB" in g["reason"]
+    assert _left_behind() == []
+
+
+STUCK_DAEMON = """
+import os, subprocess, time
+p = subprocess.Popen(["sleep", "60"], start_new_session=True, env={})
+open(os.path.join(os.environ["HOME"], "daemon.pid"), "w").write(str(p.pid))
+time.sleep(60)
+"""
+
+
+def test_a_timed_out_gates_daemon_dies_with_the_cgroup(tmp_path: Path) -> None:
+    g = gate("stuck", py(STUCK_DAEMON), timeout=1.5, limits=GateLimits(processes=50))
+    res, run_dir = run(plan(g), tmp_path)
+    assert res["stuck"].outcome is Outcome.TIMED_OUT, res["stuck"].reason
+    pid = int((run_dir / "sandbox" / "stuck" / "home" / "daemon.pid").read_text())
+    assert process_gone(pid), "the daemon of a timed-out gate outlived it"
+    assert _left_behind() == []

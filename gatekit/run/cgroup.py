@@ -75,6 +75,12 @@ def layout() -> Layout | None:
     return _found[0]
 
 
+def use(where: Layout | None) -> None:
+    """Use ``where`` from now on (None: no cgroups, as ``GATEKIT_CGROUPS=0`` at start-up),
+    for a process that compares both ways (``bench/limits.py``)."""
+    _found[:] = [where]
+
+
 def _own_paths() -> dict[str, str]:
     """Controller -> this process's cgroup path ("" for the v2 hierarchy)."""
     out: dict[str, str] = {}
