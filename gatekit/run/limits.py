@@ -125,6 +125,16 @@ def enforcement(limits: GateLimits) -> str | None:
     return RLIMIT if _prlimit_path() is not None else WATCH
 
 
+def uses_cgroup(limits: GateLimits) -> bool:
+    """Whether ``limits`` are meant to be held by a cgroup per command here."""
+    return active(limits) and _kernel_held(limits) and cgroup.layout() is not None
+
+
+def without_cgroup() -> str:
+    """What enforces limits when a command's cgroup could not be made after all."""
+    return RLIMIT if _prlimit_path() is not None else WATCH
+
+
 def _kernel_held(limits: GateLimits) -> bool:
     return limits.memory is not None or limits.processes is not None or limits.cores is not None
 
