@@ -14,7 +14,8 @@ In the same run, interleaved so that all columns see the same machine noise:
   users get) and with ``GATEKIT_CGROUPS=0`` (rlimits and the watcher only);
 - ``pre-commit run`` with five equivalent ``language: system`` hooks;
 - in-process (``execute_plan``, no interpreter start-up): the five gates without
-  and with every limit.
+  limits, with every limit held by rlimits and the watcher, and with every limit
+  and a cgroup per command (where gatekit may make one), interleaved.
 
 Prints medians and ratios; exit status 0 whatever the figures (it reports).
 """
@@ -35,6 +36,7 @@ from _benchrepo import commit_all, generate, med, ms, run, table, timed, tool, t
 from overhead import PRE_COMMIT, trivial_plan
 
 from gatekit.plan.model import GateLimits
+from gatekit.run import cgroup
 from gatekit.run.execute import GateHooks, RunOptions, execute_plan
 from gatekit.run.output import PlainReporter
 
@@ -53,7 +55,10 @@ def validation(limits: dict[str, object] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def in_process(tmp: Path, repeats: int) -> tuple[float, float]:
+def in_process(tmp: Path, repeats: int) -> dict[str, float]:
+    """Medians of the five gates run by ``execute_plan`` in this process, interleaved:
+    without limits, with every limit held by rlimits and the watcher, and (where gatekit
+    may make one) with every limit and a cgroup per command."""
     plain = trivial_plan(["true"] * GATES)
     every = GateLimits(memory=2**31, cpu=600.0, disk=2**30, processes=256, open_files=1024)
     limited = plain.model_copy(
@@ -85,11 +90,18 @@ def in_process(tmp: Path, repeats: int) -> tuple[float, float]:
             raise SystemExit("bench: in-process gates did not pass")
         return took
 
-    a, b = [], []
+    where = cgroup.layout()
+    times: dict[str, list[float]] = {"none": [], "rlimit": []}
+    if where is not None:
+        times[where.kind] = []
     for _ in range(repeats):
-        a.append(once(plain))
-        b.append(once(limited))
-    return med(a), med(b)
+        times["none"].append(once(plain))
+        cgroup.use(None)
+        times["rlimit"].append(once(limited))
+        cgroup.use(where)
+        if where is not None:
+            times[where.kind].append(once(limited))
+    return {k: med(v) for k, v in times.items()}
 
 
 def enforcement_of(repo: Path, env: dict[str, str]) -> str:
@@ -142,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, (path, cenv) in columns.items():
                 times[key].append(timed(lambda p=path, e=cenv: run(gk, p, e)))  # type: ignore[misc]
             times["pre-commit"].append(timed(lambda: run(pc, repos["unlimited"], env)))
-        plain, limited = in_process(tmp, repeats)
+        inproc = in_process(tmp, repeats)
     m = {k: med(v) for k, v in times.items()}
     rows = [
         [
@@ -157,10 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"limits: five trivial gates, {files}-file repository, medians of {repeats}")
     print(f"enforcement here: {how}")
     print(table(["limits", "gatekit check", "vs unlimited", "vs pre-commit"], rows))
-    print(
-        f"in-process (execute_plan): without limits {ms(plain)}, with every limit {ms(limited)}"
-        f" ({limited / plain:.2f}x, +{(limited - plain) / GATES * 1000:.1f} ms per gate)"
-    )
+    base = inproc["none"]
+    shown = [f"without limits {ms(base)}"] + [
+        f"every limit by {k} {ms(v)} ({v / base:.2f}x, {(v - base) / GATES * 1000:+.1f} ms per gate)"
+        for k, v in inproc.items()
+        if k != "none"
+    ]
+    print("in-process (execute_plan): " + ", ".join(shown))
     return 0
 
 

@@ -18,7 +18,7 @@ def _how(gate: PlannedGate) -> str:
 def _limits(gate: PlannedGate) -> str:
     """``memory 8.0 GiB, processes 1024 (enforced by rlimit)`` (how: on this machine)."""
     from gatekit.config.sizes import format_size
-    from gatekit.run.limits import active, enforcement
+    from gatekit.run.limits import active, affinity_argv, enforcement
 
     lim = gate.limits
     if gate.runner not in ("session", "nox") or not active(lim):
@@ -38,7 +38,11 @@ def _limits(gate: PlannedGate) -> str:
         parts.append(f"open files {lim.open_files}")
     how = enforcement(lim)
     if how is not None and lim.cores is not None and not how.startswith("cgroup"):
-        how += "; cores as CPU affinity, whole cores only"
+        # no cgroup: CPU affinity where it narrows anything (whole cores), else nothing
+        narrowed = bool(affinity_argv(lim))
+        how += (
+            "; cores as CPU affinity, whole cores only" if narrowed else "; cores not enforced here"
+        )
     return ", ".join(parts) + (f" (enforced by {how})" if how else " (not enforced here)")
 
 

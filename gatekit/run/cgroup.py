@@ -75,6 +75,12 @@ def layout() -> Layout | None:
     return _found[0]
 
 
+def use(where: Layout | None) -> None:
+    """Use ``where`` from now on (None: no cgroups, as ``GATEKIT_CGROUPS=0`` at start-up),
+    for a process that compares both ways (``bench/limits.py``)."""
+    _found[:] = [where]
+
+
 def _own_paths() -> dict[str, str]:
     """Controller -> this process's cgroup path ("" for the v2 hierarchy)."""
     out: dict[str, str] = {}
@@ -161,14 +167,29 @@ def _discover() -> Layout | None:
 
 
 def _v2_ready(parent: Path) -> bool:
-    """The v2 ``gatekit`` dir exists or can be made, with memory and pids for its children."""
+    """The v2 ``gatekit`` dir exists or can be made, with memory and pids for its children
+    (a dir made for nothing is removed again: gatekit leaves no trace where it cannot work)."""
+    existed = parent.is_dir()
     try:
         parent.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    ready = _v2_delegate(parent)
+    if not ready and not existed:
+        with contextlib.suppress(OSError):
+            parent.rmdir()
+    return ready
+
+
+def _v2_delegate(parent: Path) -> bool:
+    try:
         enabled = (parent / "cgroup.subtree_control").read_text().split()
         if "memory" in enabled and "pids" in enabled:
             return True
         available = (parent / "cgroup.controllers").read_text().split()
         want = [c for c in ("memory", "pids", "cpu") if c in available and c not in enabled]
+        if "memory" not in available or "pids" not in available:
+            return False
         (parent / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in want))
         enabled = (parent / "cgroup.subtree_control").read_text().split()
     except OSError:
@@ -177,8 +198,10 @@ def _v2_ready(parent: Path) -> bool:
 
 
 def _sweep(parents: dict[str, Path]) -> None:
-    """Remove the empty gate cgroups a gatekit that died left behind (named ``g-<pid>-<n>``
-    after the gatekit that made them: a live one's, made and not yet entered, stay)."""
+    """Remove the gate cgroups a gatekit that died left behind (named ``g-<pid>-<n>``
+    after the gatekit that made them, ``probe-<pid>-<n>`` for its probes): processes
+    still in one (a daemon of a gate whose gatekit was killed) are killed first. A live
+    gatekit's cgroups, made and not yet entered or running, stay."""
     for parent in parents.values():
         try:
             names = os.listdir(parent)
@@ -186,12 +209,39 @@ def _sweep(parents: dict[str, Path]) -> None:
             continue
         for name in names:
             parts = name.split("-")
-            if len(parts) != 3 or parts[0] != "g" or not parts[1].isdigit():
+            if len(parts) != 3 or parts[0] not in ("g", "probe") or not parts[1].isdigit():
                 continue
             if _alive(int(parts[1])):
                 continue
-            with contextlib.suppress(OSError):
-                (parent / name).rmdir()
+            _kill_in(parent / name)
+            _rmdir(parent / name)
+
+
+def _kill_in(d: Path, within: float = 2.0) -> None:
+    """SIGKILL every process in cgroup ``d`` until none is left (or ``within`` passed)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            pids = [int(p) for p in (d / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+
+
+def _rmdir(d: Path) -> None:
+    for _ in range(50):  # a killed process leaves the cgroup a moment after it died
+        try:
+            d.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)
 
 
 def _alive(pid: int) -> bool:
@@ -311,14 +361,7 @@ class GateCgroup:
 
     def remove(self) -> None:
         for d in self.dirs.values():
-            for _ in range(50):  # a killed process leaves the cgroup a moment after it died
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
+            _rmdir(d)
 
 
 def _write(path: Path, text: str) -> None:

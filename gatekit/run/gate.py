@@ -55,6 +55,8 @@ class GateRunner:
         self.watchdog = Watchdog(run_dir, options.grace, hooks.mask)
         self._envs: dict[str, dict[str, str]] = {}  # per gate id: its last command's environment
         self._snapped: set[str] = set()  # gates with a forensics snapshot taken before a kill
+        # per gate id: what enforced its limits when its cgroup could not be made
+        self._fell_back: dict[str, str | None] = {}
 
     def close(self) -> None:
         self.watchdog.close()
@@ -207,7 +209,9 @@ class GateRunner:
             notes=tuple(dict.fromkeys((*box.notes, *last.notes))),
             code=None if summary.stopped else last.code,
             cost=add_costs([a.cost for a in summary.attempts if a.cost is not None]),
-            limits_enforced=limits.enforcement(gate.limits) if gate.runner in _LIMITED else None,
+            limits_enforced=self._fell_back.get(gate.id, limits.enforcement(gate.limits))
+            if gate.runner in _LIMITED
+            else None,
         )
 
     # attempts ----------------------------------------------------------
@@ -427,6 +431,8 @@ class GateRunner:
         env = {**box.env, runfile.RUN_VAR: f"{self.run_dir.name}/{gate.id}"}
         self._envs[gate.id] = env
         group = limits.open_cgroup(gate.limits) if enforced else None
+        if enforced and group is None and limits.uses_cgroup(gate.limits):
+            self._fell_back[gate.id] = limits.without_cgroup()  # the result says so
         # the cgroup is entered first, before any namespace of the sandbox is made
         enter = group.enter_argv() if group is not None else limits.affinity_argv(gate.limits)
         watch.attach(group)

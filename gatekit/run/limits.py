@@ -125,6 +125,16 @@ def enforcement(limits: GateLimits) -> str | None:
     return RLIMIT if _prlimit_path() is not None else WATCH
 
 
+def uses_cgroup(limits: GateLimits) -> bool:
+    """Whether ``limits`` are meant to be held by a cgroup per command here."""
+    return active(limits) and _kernel_held(limits) and cgroup.layout() is not None
+
+
+def without_cgroup() -> str:
+    """What enforces limits when a command's cgroup could not be made after all."""
+    return RLIMIT if _prlimit_path() is not None else WATCH
+
+
 def _kernel_held(limits: GateLimits) -> bool:
     return limits.memory is not None or limits.processes is not None or limits.cores is not None
 
@@ -275,6 +285,7 @@ class LimitWatch:
             reading = self._cgroup.read()
             # the kernel's count also has what left the process group
             user, system = max(user, reading.cpu_user), max(system, reading.cpu_system)
+            self.peak_rss = max(self.peak_rss, reading.memory_peak or 0)
             breach = self._kernel_breach(reading, usage.describe(s))
             if breach is not None:
                 self._cpu_now = (user, system)
@@ -305,8 +316,9 @@ class LimitWatch:
                 self.peak_rss = max(self.peak_rss, res.usage.max_rss)
             self.bytes_written += res.usage.bytes_written
         final, self._final = self._final, None
-        if final is not None:
+        if final is not None:  # the whole tree, daemons that left the group included
             user, system = max(user, final.cpu_user), max(system, final.cpu_system)
+            self.peak_rss = max(self.peak_rss, final.memory_peak or 0)
         self.cpu_user += user
         self.cpu_system += system
         self._cpu_now = (0.0, 0.0)
