@@ -23,7 +23,7 @@ class Decision(enum.StrEnum):
     MANUAL = "manual"
 
 
-Runner = Literal["session", "nox", "builtin", "manual"]
+Runner = Literal["session", "nox", "builtin", "manual", "pre-commit"]
 
 
 class RetryPolicy(Frozen):
@@ -59,6 +59,9 @@ class PlannedGate(Frozen):
     session: SessionSpec | None = None
     nox: str | None = None
     builtin: str | None = None
+    pre_commit: str | None = Field(
+        default=None, description="hook id in .pre-commit-config.yaml ('ID#N': its N-th hook ID)"
+    )
     options: dict[str, OptionValue] = Field(default_factory=dict)
     junit: tuple[str, ...] = ()
     kpi: KpiSpec | None = None
