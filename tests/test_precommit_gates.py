@@ -55,7 +55,9 @@ def hook_repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pa
 
 
 @pytest.fixture
-def hooked(repo: Repo, hook_repos: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
+def hooked(
+    repo: Repo, hook_repos: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Repo]:
     hooks, ruff, home = hook_repos
     monkeypatch.setenv("PRE_COMMIT_HOME", str(home))
     repo.write(".pre-commit-config.yaml", config(hooks, ruff, LOCAL))
@@ -116,7 +118,11 @@ def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
     theirs = _pre_commit(hooked)
     for gate_id, name in names.items():
         ours = gates[gate_id]["outcome"]
-        assert (ours == "passed") == (theirs[name] in ("Passed", "Skipped")), (gate_id, ours, theirs)
+        assert (ours == "passed") == (theirs[name] in ("Passed", "Skipped")), (
+            gate_id,
+            ours,
+            theirs,
+        )
     assert "hook check-yaml" in str(gates["check-yaml"]["reason"])
     assert "made fixes" in str(gates["end-of-file-fixer"]["reason"])
     assert gates["no-todo"]["outcome"] == "failed"
@@ -135,7 +141,9 @@ def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
     }
 
 
-def test_second_run_is_cached_and_built_once(hooked: Repo, hook_repos: tuple[Path, Path, Path]) -> None:
+def test_second_run_is_cached_and_built_once(
+    hooked: Repo, hook_repos: tuple[Path, Path, Path]
+) -> None:
     _check(hooked)
     envs = sorted(p.name for p in hook_repos[2].iterdir())
     gates = _check(hooked)

@@ -116,4 +116,3 @@ def attempt(
             failed, reason=f"hook {hook.id}: {failed.reason}", duration=time.monotonic() - t0
         )
     return AttemptReport(Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=shown)
-

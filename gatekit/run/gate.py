@@ -23,7 +23,11 @@ from gatekit.run.status import RunStatus
 from gatekit.run.watchdog import Watchdog
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
-_LIMITED = ("session", "nox", "pre-commit")  # runners whose processes limits apply to (builtins run in gatekit)
+_LIMITED = (
+    "session",
+    "nox",
+    "pre-commit",
+)  # runners whose processes limits apply to (builtins run in gatekit)
 
 
 class GateRunner:
