@@ -6,7 +6,7 @@ taken gets the gate id ``ID-N`` (and ``pre-commit: ID#N``), which its descriptio
 explains. Hook ``stages`` become events: a hook of stage ``pre-commit`` also runs in
 CI verdicts (as ``pre-commit run --all-files`` runs it there); a hook of other stages
 only at those events; one of no stage gatekit has (commit-msg, post-checkout, ...)
-is planned as disabled, saying why.
+is planned as disabled, saying why. gatekit's own hook (id ``gatekit``) is no gate.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ _STAGES = {
     "push": "pre-push",
     "manual": "manual",
 }
+SELF = "gatekit"  # gatekit's own hook (.pre-commit-hooks.yaml): running the gates already
 _COMPLETE = ("ci", "pull_request", "merge")
 
 
@@ -41,7 +42,7 @@ def hook_gates(data: Any) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
         hooks = repo.get("hooks") if isinstance(repo, dict) else None
         for h, hook in enumerate(hooks if isinstance(hooks, list) else ()):
             hook_id = hook.get("id") if isinstance(hook, dict) else None
-            if not isinstance(hook_id, str) or not pattern.match(hook_id):
+            if not isinstance(hook_id, str) or not pattern.match(hook_id) or hook_id == SELF:
                 continue
             seen[hook_id] = seen.get(hook_id, 0) + 1
             n = seen[hook_id]
