@@ -41,6 +41,6 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     quick = ["--quick"] if "quick" in session.posargs else []
     scripts = ("startup", "shadow", "overhead", "notes", "secrets", "isolation", "github")
-    for script in (*scripts, "envs", "localgate", "limits", "runstatus", "report"):
+    for script in (*scripts, "envs", "localgate", "limits", "runstatus", "report", "precommit"):
         extra = ["--daemon"] if script == "overhead" else []
         session.run("python", f"bench/{script}.py", *quick, *extra)

@@ -17,6 +17,7 @@ CONFIG_FILE = ".pre-commit-config.yaml"
 DIRECT_LANGUAGES = frozenset(
     {"python", "system", "script", "unsupported", "unsupported_script", "fail"}
 )
+STATE_FILE = ".install_state_v2"  # pre-commit writes it once an environment is complete
 _lock = threading.Lock()  # pre-commit's store and environments: one builder at a time
 
 
@@ -42,7 +43,7 @@ class ResolvedHook:
     stages: tuple[str, ...]
     additional_dependencies: tuple[str, ...]
     language_version: str
-    prefix: str  # where pre-commit keeps the hook's repository (its script entries)
+    prefix: str  # where pre-commit keeps the hook's repository ("": the candidate's root)
     top_files: str  # the config's own files / exclude, applied before the hook's
     top_exclude: str
 
@@ -117,6 +118,7 @@ def resolve_hooks(root: Path) -> tuple[dict[str, ResolvedHook], dict[str, Any]]:
         key = hook.id if seen[hook.id] == 1 else f"{hook.id}#{seen[hook.id]}"
         repo_url, rev = _source(hook.src, config)
         raw[key] = hook
+        prefix = hook.prefix.prefix_dir
         out[key] = ResolvedHook(
             key=key,
             id=hook.id,
@@ -136,7 +138,7 @@ def resolve_hooks(root: Path) -> tuple[dict[str, ResolvedHook], dict[str, Any]]:
             stages=tuple(hook.stages),
             additional_dependencies=tuple(hook.additional_dependencies),
             language_version=hook.language_version,
-            prefix=hook.prefix.prefix_dir,
+            prefix="" if os.path.realpath(prefix) == os.path.realpath(root) else prefix,
             top_files=config.get("files", ""),
             top_exclude=config.get("exclude", "^$"),
         )
@@ -160,25 +162,48 @@ def _source(src: str, config: Mapping[str, Any]) -> tuple[str, str | None]:
     return src, None
 
 
-def hook_env(hook: ResolvedHook, env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` with the hook's environment on it, as pre-commit's ``in_env`` would set it."""
-    if hook.language in ("system", "script", "unsupported", "unsupported_script", "fail"):
-        return dict(env)
-    from pre_commit import lang_base
-    from pre_commit.envcontext import UNSET, format_env
-    from pre_commit.languages import python
-    from pre_commit.prefix import Prefix
+def env_dir(hook: ResolvedHook) -> Path | None:
+    """The environment pre-commit builds for the hook (None: the language has none)."""
+    if hook.language != "python":
+        return None
+    return Path(hook.prefix) / f"py_env-{hook.language_version}"
 
-    envdir = lang_base.environment_dir(
-        Prefix(hook.prefix), python.ENVIRONMENT_DIR, hook.language_version
-    )
+
+def is_built(hook: ResolvedHook) -> bool:
+    """Whether pre-commit finished building the hook's environment (its state file)."""
+    envdir = env_dir(hook)
+    return envdir is None or (envdir / STATE_FILE).is_file()
+
+
+def hook_env(hook: ResolvedHook, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the hook's environment on it, as pre-commit's ``in_env`` sets it."""
     out = dict(env)
-    for name, value in python.get_env_patch(envdir):
-        if value is UNSET:
-            out.pop(name, None)
-        else:
-            out[name] = format_env(value, out) if isinstance(value, tuple) else str(value)
+    envdir = env_dir(hook)
+    if envdir is None:
+        return out
+    out.pop("PYTHONHOME", None)
+    out["VIRTUAL_ENV"] = str(envdir)
+    out["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    out["PATH"] = f"{envdir / 'bin'}{os.pathsep}{out.get('PATH', '')}"
     return out
+
+
+def to_json(hooks: Mapping[str, ResolvedHook]) -> list[dict[str, Any]]:
+    import dataclasses
+
+    return [dataclasses.asdict(h) for h in hooks.values()]
+
+
+def from_json(items: Any) -> dict[str, ResolvedHook] | None:
+    """Hooks stored by :func:`to_json`, or None when they do not read back."""
+    try:
+        fields: list[dict[str, Any]] = [
+            {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()} for item in items
+        ]
+        hooks = [ResolvedHook(**f) for f in fields]
+    except (TypeError, AttributeError):
+        return None
+    return {h.key: h for h in hooks}
 
 
 def hook_argv(hook: ResolvedHook) -> list[str]:
@@ -186,6 +211,6 @@ def hook_argv(hook: ResolvedHook) -> list[str]:
     import shlex
 
     cmd = [*shlex.split(hook.entry), *hook.args]
-    if hook.language in ("script", "unsupported_script"):
+    if hook.language in ("script", "unsupported_script") and hook.prefix:
         cmd[0] = str(Path(hook.prefix) / cmd[0])
     return cmd
