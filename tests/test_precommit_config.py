@@ -78,3 +78,11 @@ def test_a_pre_commit_gate_with_another_runner_is_a_config_error(repo: Repo) -> 
         "validation.yaml:4:5: gates[0].pre-commit: a gate runs one way only:"
         " choose one of 'builtin', 'pre-commit'"
     ) in proc.stderr
+
+
+def test_adding_a_pre_commit_config_later_is_seen_by_the_plan_cache(repo: Repo) -> None:
+    assert "check-yaml" not in _plan(repo)
+    repo.write(".pre-commit-config.yaml", CONFIG)
+    assert _plan(repo)["check-yaml"]["runner"] == "pre-commit"
+    (repo.path / ".pre-commit-config.yaml").unlink()
+    assert "check-yaml" not in _plan(repo)
