@@ -151,6 +151,15 @@ def test_second_run_is_cached_and_built_once(
     assert gates["tags"]["outcome"] == "cached"
     assert gates["check-yaml"]["outcome"] == "failed"  # failures are never cached
     assert sorted(p.name for p in hook_repos[2].iterdir()) == envs  # nothing built again
+    # a file ruff's hooks are not given changes: they stay cached; a Python file: they run
+    hooked.write("c.md", "other text\n")
+    hooked.commit("docs")
+    gates = _check(hooked)
+    assert gates["ruff-check"]["outcome"] == "cached"
+    assert gates["trailing-whitespace"]["outcome"] != "cached"
+    hooked.write("d.py", "y = 2\n")
+    hooked.commit("code")
+    assert _check(hooked)["ruff-check"]["outcome"] == "passed"
 
 
 def test_unknown_hook_is_an_error_naming_it(hooked: Repo) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -66,15 +67,13 @@ class HookSource:
                 self._hooks = kept
                 return kept
             self._hooks, self._raw = resolve_hooks(root)
+            with contextlib.suppress(OSError):
+                memo.parent.mkdir(parents=True, exist_ok=True)
             save_quietly(memo, json.dumps(to_json(self._hooks), sort_keys=True))
             return self._hooks
 
     def _memo_path(self, config: bytes) -> Path:
-        from gatekit.git.repo import gatekit_dir
-
-        home = os.environ.get("PRE_COMMIT_HOME") or os.path.expanduser("~/.cache/pre-commit")
-        key = hashlib.sha256(config + b"\0" + os.path.abspath(home).encode()).hexdigest()
-        return gatekit_dir(self.repo) / "pre-commit" / f"hooks-{key[:32]}.json"
+        return memo_path(self.repo, config)
 
     def prepare(self, gate: PlannedGate, root: Path) -> HookRun:
         """The gate's hook with its environment built, and the files it is given."""
@@ -100,6 +99,19 @@ class HookSource:
         with self._lock:
             files = hook_files(hook, self.changed, self._tagger)
         return HookRun(hook, tuple(files))
+
+
+def memo_path(repo: pygit2.Repository, config: bytes) -> Path:
+    """Where the resolution of these config bytes in this PRE_COMMIT_HOME is kept."""
+    from gatekit.git.repo import gatekit_dir
+
+    home = os.environ.get("PRE_COMMIT_HOME") or os.path.expanduser("~/.cache/pre-commit")
+    key = hashlib.sha256(config + b"\0" + os.path.abspath(home).encode()).hexdigest()
+    return gatekit_dir(repo) / "pre-commit" / f"hooks-{key[:32]}.json"
+
+
+def read_memo(path: Path) -> dict[str, ResolvedHook] | None:
+    return _read_memo(path)
 
 
 def _read_memo(path: Path) -> dict[str, ResolvedHook] | None:
