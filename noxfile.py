@@ -41,7 +41,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     quick = ["--quick"] if "quick" in session.posargs else []
     scripts = ("startup", "shadow", "overhead", "notes", "secrets", "isolation", "github")
-    more = ("envs", "localgate", "limits", "runstatus", "report", "scale", "coldci")
+    more = ("envs", "localgate", "limits", "runstatus", "report", "scale", "coldci", "precommit")
     for script in (*scripts, *more):
         extra = ["--daemon"] if script == "overhead" else []
         session.run("python", f"bench/{script}.py", *quick, *extra)

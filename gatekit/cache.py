@@ -10,6 +10,9 @@ Key (:func:`cache_key`) = sha256 of the canonical JSON of
     baseline file;
   * for built-in gates, the same inputs in the base tree: they examine only
     what changed against the base, so another base is another question;
+  * for ``pre-commit:`` gates whose hook is resolved, the hook as pre-commit resolves it
+    and the (path, mode, OID) of the files it would be given (its filters and identify
+    tags applied), in the candidate and in the base;
   * the environment fingerprint (:func:`environment_fingerprint`: python,
     platform, gatekit and its tools' versions).
 
@@ -228,7 +231,24 @@ def cache_key(
     }
     if gate.runner == "builtin":
         body["base_inputs"] = tree_inputs(repo, base, gate) if base else None
+    if gate.runner == "pre-commit":
+        _hook_key(body, gate, repo, tree_hex, base)
     return canonical.digest(body)
+
+
+def _hook_key(
+    body: dict[str, Any], gate: PlannedGate, repo: pygit2.Repository, tree: str, base: str | None
+) -> None:
+    """A hook gate, once its hook is resolved: exactly the files it would be given, here and
+    in the base (it examines what changed), and the hook itself; else the whole tree."""
+    from gatekit.precommit.keys import hook_inputs, resolved_hook
+
+    hook = resolved_hook(repo, tree, gate)
+    if hook is None:
+        return
+    body["hook"] = hook.definition()
+    body["inputs"] = hook_inputs(repo, tree, hook)
+    body["base_inputs"] = hook_inputs(repo, base, hook) if base else None
 
 
 # --- the lookup ----------------------------------------------------------------------

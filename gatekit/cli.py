@@ -32,6 +32,7 @@ COMMANDS = (
     "fetch",
     "secrets",
     "hook",
+    "init",
     "pre-push",
     "approve",
     "daemon",

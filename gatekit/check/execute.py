@@ -83,6 +83,7 @@ def execute(
             lookup_cache=lookup,
             collect=collect_hook(run_dir, secrets),
             mask=mask,
+            pre_commit=_hook_source(repo, plan, candidate.tree, scanned.changed),
         )
         options = RunOptions(
             jobs=request.jobs,
@@ -102,6 +103,16 @@ def execute(
                 c for c in guard_changes if not c.text.startswith(request.promote + " ")
             ]
         return results, guard_changes, shadow.commit
+
+
+def _hook_source(
+    repo: pygit2.Repository, plan: GatePlan, tree: str, changed: Sequence[str]
+) -> object | None:
+    if not any(g.runner == "pre-commit" for g in plan.gates):
+        return None
+    from gatekit.precommit.gatehook import HookSource
+
+    return HookSource(repo, tree, changed)
 
 
 def _every_gate_cached(

@@ -19,7 +19,7 @@ from gatekit.config.yamlsource import PathKey, Positions, format_path
 from gatekit.errors import ConfigIssue
 from gatekit.globs import GlobError, check_glob
 
-RUNNER_KEYS = ("session", "nox", "builtin")
+RUNNER_KEYS = ("session", "nox", "builtin", "pre-commit")
 UNLIMITED = "unlimited"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -84,7 +84,7 @@ class Checker:
         elif not runners:
             self.add(
                 base,
-                "a gate must say how it runs: one of 'session', 'nox' or 'builtin' (or type: manual)",
+                "a gate must say how it runs: one of 'session', 'nox', 'builtin' or 'pre-commit' (or type: manual)",
             )
         elif len(runners) > 1:
             self.add(

@@ -10,6 +10,7 @@ from typing import Any
 from gatekit.config.checks import Checker, check_layer_meta
 from gatekit.config.merge import Layer, merge_layers
 from gatekit.config.models import ValidationConfig
+from gatekit.config.precommit_layer import EXTENDS_NAME, PRE_COMMIT_CONFIG, hook_gates
 from gatekit.config.suggest import did_you_mean
 from gatekit.config.validate import validate_model
 from gatekit.config.yamlsource import Location, PathKey, Positions, format_path, load_yaml
@@ -49,6 +50,8 @@ def load_config(root: Path, override: str | None = None) -> LoadedConfig:
     if path is None:
         layers = loader.load_policy(DEFAULT_POLICY, None, ())
         source = DEFAULT_POLICY
+        if _is_file(root / PRE_COMMIT_CONFIG):  # no validation.yaml: the hooks are gates
+            layers += loader.load_pre_commit(None)
     else:
         loader.roots.append(path.resolve().parent)
         layers = loader.load_file(path.resolve(), _display(path), None, ())
@@ -107,6 +110,42 @@ class _ChainLoader:
             return []
         return self.load_file(path, f"policies/{short}.yaml", name, stack, at)
 
+    def load_pre_commit(self, at: Location | None) -> list[tuple[Layer, PolicyRef]]:
+        """A gate per hook of the repository's .pre-commit-config.yaml."""
+        path = self.root / PRE_COMMIT_CONFIG
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            loc = at or Location("validation.yaml", 1, 1)
+            self.issues.append(
+                ConfigIssue(
+                    loc.file,
+                    loc.line,
+                    loc.col,
+                    "extends",
+                    f"cannot read {PRE_COMMIT_CONFIG}: {exc}",
+                )
+            )
+            return []
+        doc = load_yaml(text, PRE_COMMIT_CONFIG)
+        self.issues.extend(doc.issues)
+        gates = hook_gates(doc.data)
+        positions = Positions()
+        top = Location(PRE_COMMIT_CONFIG, 1, 1)
+        tops: list[PathKey] = [(), ("version",), ("gates",)]
+        for path_key in tops:
+            positions.values[path_key] = top
+            positions.keys[path_key] = top
+        for i, (gate, where) in enumerate(gates):
+            loc = doc.positions.value_at(where) or top
+            positions.values[("gates", i)] = loc
+            for name in gate:
+                positions.values[("gates", i, name)] = loc
+                positions.keys[("gates", i, name)] = loc
+        data = {"version": 1, "gates": [g for g, _ in gates]}
+        ref = PolicyRef(name=PRE_COMMIT_CONFIG, policy_version=None, effective=None)
+        return [(Layer(data, positions), ref)]
+
     def load_file(
         self,
         path: Path,
@@ -155,6 +194,9 @@ class _ChainLoader:
             loc = doc.positions.value_at(ext_path)
             if ext.startswith(POLICY_PREFIX):
                 layers += self.load_policy(ext, loc, (*stack, path))
+                continue
+            if ext == EXTENDS_NAME:
+                layers += self.load_pre_commit(loc)
                 continue
             target = path.parent / ext
             problem = None

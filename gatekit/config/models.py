@@ -161,6 +161,11 @@ class Gate(Strict):
         default=None, description="a session of the repository's own noxfile.py"
     )
     builtin: str | None = Field(default=None, description="a built-in gate, e.g. 'secrets'")
+    pre_commit: str | None = Field(
+        default=None,
+        alias="pre-commit",
+        description="a hook id of the candidate's .pre-commit-config.yaml ('ID#2': its second hook 'ID')",
+    )
     options: dict[str, OptionValue] = Field(
         default_factory=dict, description="settings of a built-in gate"
     )

@@ -135,7 +135,10 @@ class PlanCache:
         for name in CONFIG_NAMES:
             if (self.root / name).is_file():
                 return "root:" + name
-        return "default"
+        # no validation.yaml: a .pre-commit-config.yaml adds a gate per hook (the loader's rule)
+        return (
+            "default+pre-commit" if (self.root / ".pre-commit-config.yaml").is_file() else "default"
+        )
 
     def _config_file(self) -> Path:
         return self.dir / f"config-{self._source_key}.json"

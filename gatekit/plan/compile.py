@@ -98,6 +98,8 @@ def _plan_gate(
         "manual"
         if gate.type is GateType.MANUAL
         else next(k for k in ("session", "nox", "builtin") if getattr(gate, k) is not None)
+        if gate.pre_commit is None
+        else "pre-commit"
     )
     timeout = gate.timeout if gate.timeout is not None else defaults.timeout
     python = defaults.python
@@ -117,6 +119,7 @@ def _plan_gate(
         session=None if session is None else SessionSpec.model_validate(session.model_dump()),
         nox=gate.nox,
         builtin=gate.builtin,
+        pre_commit=gate.pre_commit,
         options=dict(gate.options),
         junit=() if junit is None else ((junit,) if isinstance(junit, str) else tuple(junit)),
         kpi=None if gate.kpi is None else KpiSpec.model_validate(gate.kpi.model_dump()),

@@ -27,7 +27,7 @@ class Decision(enum.StrEnum):
     MANUAL = "manual"
 
 
-Runner = Literal["session", "nox", "builtin", "manual"]
+Runner = Literal["session", "nox", "builtin", "manual", "pre-commit"]
 
 
 class SessionSpec(Record):
@@ -83,6 +83,7 @@ class PlannedGate(Record):
     session: SessionSpec | None = None
     nox: str | None = None
     builtin: str | None = None
+    pre_commit: str | None = None  # hook id in .pre-commit-config.yaml ('ID#N': its N-th)
     options: dict[str, OptionValue] = field(default_factory=dict)
     junit: tuple[str, ...] = ()
     kpi: KpiSpec | None = None

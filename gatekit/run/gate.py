@@ -23,7 +23,11 @@ from gatekit.run.status import RunStatus
 from gatekit.run.watchdog import Watchdog
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
-_LIMITED = ("session", "nox")  # runners whose processes limits apply to (builtins run in gatekit)
+_LIMITED = (
+    "session",
+    "nox",
+    "pre-commit",
+)  # runners whose processes limits apply to (builtins run in gatekit)
 
 
 class GateRunner:
@@ -231,6 +235,8 @@ class GateRunner:
         watch = limits.LimitWatch(gate.limits, [shadow, box.tmp, box.home])
         if gate.runner == "nox":
             report = self._nox(gate, box, log, matcher, number, watch)
+        elif gate.runner == "pre-commit":
+            report = self._pre_commit(gate, box, log, matcher, number, watch)
         elif gate.runner == "session" and gate.session is not None:
             report = self._session(gate, box, log, matcher, number, watch)
         else:
@@ -403,6 +409,19 @@ class GateRunner:
                 Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=command
             )
         return dataclasses.replace(report, command=command)
+
+    def _pre_commit(
+        self,
+        gate: PlannedGate,
+        box: sandbox.Sandbox,
+        log: IO[str],
+        matcher: TransientMatcher,
+        number: int,
+        watch: limits.LimitWatch,
+    ) -> AttemptReport:
+        from gatekit.precommit import execute as hookexec
+
+        return hookexec.attempt(self, gate, box, log, matcher, number, watch)
 
     def _proc(
         self,

@@ -58,3 +58,5 @@ class GateHooks:
     # mask(text) -> text with known secret values replaced; applied to every
     # log line, status line and reporter line before it is written or shown
     mask: Callable[[str], str] | None = None
+    # pre-commit gates: the candidate's hooks (gatekit.precommit.gatehook.HookSource)
+    pre_commit: object | None = None

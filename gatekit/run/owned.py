@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def runs_commands(gate: PlannedGate) -> bool:
-    return gate.runner in ("session", "nox")
+    return gate.runner in ("session", "nox", "pre-commit")
 
 
 class RunWrites:
@@ -95,7 +95,7 @@ class RunWrites:
     ) -> GateResult:
         if writes is None or not writes.tracked:
             return result
-        if gate.fix:
+        if gate.fix or gate.runner == "pre-commit":  # a hook that modifies files is a fixer
             return _with_fix(result, self.fix_tree(writes))
         return _touched_tracked(result, writes.tracked)
 

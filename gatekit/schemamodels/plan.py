@@ -48,6 +48,9 @@ class PlannedGate(Frozen):
     session: SessionSpec | None = None
     nox: str | None = None
     builtin: str | None = None
+    pre_commit: str | None = Field(
+        default=None, description="hook id in .pre-commit-config.yaml ('ID#N': its N-th hook ID)"
+    )
     options: dict[str, OptionValue] = Field(default_factory=dict)
     junit: tuple[str, ...] = ()
     kpi: KpiSpec | None = None

@@ -1,0 +1,157 @@
+"""pre-commit: HOOK_ID gates against pre-commit itself (``nox -s bench``).
+
+    python bench/precommit.py            # 7 runs of each
+    python bench/precommit.py --quick    # 3 runs (smoke test)
+
+The project is gatekit's own source tree (``git archive HEAD``) in a fresh
+repository whose ``.pre-commit-config.yaml`` names eight hooks of the upstream
+pre-commit-hooks (v6.0.0) and ruff-pre-commit (v0.16.4) repositories, cloned
+from the bundles in ``../shared/data/hook-repos`` (or ``GATEKIT_HOOK_REPOS``).
+Its ``validation.yaml`` is ``extends: pre-commit``: the same hooks as gates. Both
+tools share one PRE_COMMIT_HOME, built before timing.
+
+In the same run, interleaved, medians:
+
+- all: ``pre-commit run --all-files`` vs ``gatekit check --all --no-cache``
+  (target <= 0.7x);
+- cached: the same ``pre-commit run --all-files`` vs ``gatekit check --all``
+  whose every gate passed before (target <= 0.2x);
+- staged: one staged edit with unstaged edits beside it (pre-commit stashes
+  them): ``pre-commit run`` vs ``gatekit check`` (target <= 0.5x).
+
+Exit status 0 whatever the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+HOOKS = ("end-of-file-fixer", "trailing-whitespace", "check-yaml", "check-toml")
+HOOKS2 = ("check-added-large-files", "check-merge-conflict")
+RUFF = ("ruff-check", "ruff-format")
+
+
+def bundles() -> Path:
+    env = os.environ.get("GATEKIT_HOOK_REPOS")
+    if env:
+        return Path(env)
+    for parent in HERE.parents:
+        if (parent / "shared" / "data" / "hook-repos").is_dir():
+            return parent / "shared" / "data" / "hook-repos"
+    raise SystemExit("bench: hook repository bundles not found (set GATEKIT_HOOK_REPOS)")
+
+
+def config(hooks: Path, ruff: Path) -> str:
+    ids = "".join(f"    -   id: {h}\n" for h in (*HOOKS, *HOOKS2))
+    rids = "".join(f"    -   id: {h}\n" for h in RUFF)
+    return (
+        "exclude: '^tests/'  # its data holds broken files on purpose\n"
+        f"repos:\n-   repo: {hooks}\n    rev: v6.0.0\n    hooks:\n{ids}"
+        f"-   repo: {ruff}\n    rev: v0.16.4\n    hooks:\n{rids}"
+    )
+
+
+def main() -> None:
+    from _benchrepo import commit_all, med, ms, run, table, timed, tool, tool_env
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    runs = 3 if parser.parse_args().quick else 7
+    tmp = Path(tempfile.mkdtemp(prefix="gatekit-bench-pc-"))
+    try:
+        env = tool_env(tmp)
+        env["PRE_COMMIT_HOME"] = str(tmp / "pre-commit-home")
+        src = bundles()
+        hooks, ruff = tmp / "pre-commit-hooks", tmp / "ruff-pre-commit"
+        run(
+            ["git", "clone", "-q", str(src / "pre-commit-hooks-v6.0.0.bundle"), str(hooks)],
+            tmp,
+            env,
+        )
+        run(
+            ["git", "clone", "-q", str(src / "ruff-pre-commit-v0.16.4.bundle"), str(ruff)], tmp, env
+        )
+        proj = tmp / "project"
+        proj.mkdir()
+        run(["git", "init", "-q", "-b", "main"], proj, env)
+        run(["git", "config", "gc.auto", "0"], proj, env)
+        archive = subprocess.run(
+            ["git", "archive", "HEAD"], cwd=HERE.parent, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x"], cwd=proj, input=archive, check=True)
+        (proj / ".pre-commit-config.yaml").write_text(config(hooks, ruff))
+        (proj / "validation.yaml").write_text("version: 1\nextends: pre-commit\n")
+        commit_all(proj, env)
+        pre_commit, gatekit = tool("pre-commit"), tool("gatekit")
+        files = run(["git", "ls-files"], proj, env).split()
+        run([*pre_commit, "install-hooks"], proj, env)
+        any_rc = (0, 1)
+        # a tree every hook passes (pre-commit's fixes committed), so that passes are recorded
+        for _ in range(2):
+            run([*pre_commit, "run", "--all-files"], proj, env, any_rc)
+            run(["git", "add", "-A"], proj, env)
+            run(["git", "commit", "-q", "--no-verify", "--allow-empty", "-m", "fixes"], proj, env)
+        run([*pre_commit, "run", "--all-files"], proj, env)
+        pc_all = [*pre_commit, "run", "--all-files"]
+        gk_nocache = [*gatekit, "check", "--all", "--no-cache", "--plain"]
+        gk_all = [*gatekit, "check", "--all", "--plain"]
+        run(gk_all, proj, env)  # warm: records the passes
+        t: dict[str, list[float]] = {
+            k: [] for k in ("pc_all", "gk_all", "gk_cached", "pc_staged", "gk_staged")
+        }
+        staged, unstaged = [f for f in files if f.startswith("gatekit/") and f.endswith(".py")][:2]
+        for i in range(runs):
+            t["pc_all"].append(timed(lambda: run(pc_all, proj, env, any_rc)))
+            t["gk_all"].append(timed(lambda: run(gk_nocache, proj, env, any_rc)))
+            t["gk_cached"].append(timed(lambda: run(gk_all, proj, env, any_rc)))
+            with open(proj / staged, "a") as f:
+                f.write(f"VALUE_{i} = {i}\n")
+            run(["git", "add", staged], proj, env)
+            with open(proj / unstaged, "a") as f:
+                f.write(f"# unstaged {i}\n")
+            t["pc_staged"].append(timed(lambda: run([*pre_commit, "run"], proj, env, any_rc)))
+            t["gk_staged"].append(
+                timed(lambda: run([*gatekit, "check", "--plain"], proj, env, any_rc))
+            )
+            run(["git", "checkout", "-q", "HEAD", "--", staged, unstaged], proj, env)
+        m = {k: med(v) for k, v in t.items()}
+        rows = [
+            [
+                "all hooks run",
+                ms(m["pc_all"]),
+                ms(m["gk_all"]),
+                f"{m['gk_all'] / m['pc_all']:.2f}x",
+                "0.7x",
+            ],
+            [
+                "everything cached",
+                ms(m["pc_all"]),
+                ms(m["gk_cached"]),
+                f"{m['gk_cached'] / m['pc_all']:.2f}x",
+                "0.2x",
+            ],
+            [
+                "staged + unstaged",
+                ms(m["pc_staged"]),
+                ms(m["gk_staged"]),
+                f"{m['gk_staged'] / m['pc_staged']:.2f}x",
+                "0.5x",
+            ],
+        ]
+        print(f"pre-commit hooks as gates: {len(files)} files, 8 hooks, medians of {runs}")
+        print(table(["case", "pre-commit", "gatekit", "ratio", "target"], rows))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""One attempt of a pre-commit gate: the hook's entry in its environment, on its files.
+
+No Nox session: the environment is the one pre-commit built. Files go in batches
+small enough for one command line, in pre-commit's (sorted) order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import time
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING
+
+from gatekit.errors import GatekitError
+from gatekit.results import Outcome
+from gatekit.run.retry import AttemptReport, TransientMatcher, judge
+
+if TYPE_CHECKING:
+    from gatekit.plan.model import PlannedGate
+    from gatekit.run import limits, sandbox
+    from gatekit.run.gate import GateRunner
+
+MAX_ARGS_BYTES = 1 << 17  # pre-commit's own cap on one command line
+
+
+def batches(argv: Sequence[str], files: Sequence[str]) -> Iterator[list[str]]:
+    """``argv`` + files, split so that no command line exceeds :data:`MAX_ARGS_BYTES`."""
+    base = sum(len(a) + 1 for a in argv)
+    chunk: list[str] = []
+    size = base
+    for f in files:
+        if chunk and size + len(f) + 1 > MAX_ARGS_BYTES:
+            yield [*argv, *chunk]
+            chunk, size = [], base
+        chunk.append(f)
+        size += len(f) + 1
+    yield [*argv, *chunk]
+
+
+def attempt(
+    runner: GateRunner,
+    gate: PlannedGate,
+    box: sandbox.Sandbox,
+    log: IO[str],
+    matcher: TransientMatcher,
+    number: int,
+    watch: limits.LimitWatch,
+) -> AttemptReport:
+    from gatekit.precommit.gatehook import HookSource
+    from gatekit.precommit.resolve import hook_argv, hook_env
+
+    t0 = time.monotonic()
+    source = runner.hooks.pre_commit
+    if not isinstance(source, HookSource):
+        return AttemptReport(
+            Outcome.ERROR, 0.0, failure_class="deterministic", reason="no pre-commit hooks here"
+        )
+    runner.phase(gate.id, "install", attempt=number)
+    try:
+        prepared = source.prepare(gate, runner.shadow.path)
+    except GatekitError as exc:
+        log.write(f"=== gatekit: {exc} ===\n")
+        return AttemptReport(
+            Outcome.ERROR,
+            time.monotonic() - t0,
+            failure_class="deterministic",
+            reason=str(exc),
+            phase="install",
+        )
+    except Exception as exc:  # pre-commit could not clone or build: worth a retry
+        log.write(f"=== gatekit: pre-commit could not prepare the hook: {exc} ===\n")
+        return AttemptReport(
+            Outcome.ERROR,
+            time.monotonic() - t0,
+            failure_class="transient",
+            reason=f"pre-commit could not prepare hook '{gate.pre_commit}': {exc}",
+            phase="install",
+        )
+    hook, files = prepared.hook, prepared.files
+    runner.phase(gate.id, "running", attempt=number)
+    if not files and not hook.always_run:
+        log.write(f"{hook.id}: no files to check\n")
+        return AttemptReport(
+            Outcome.PASSED, time.monotonic() - t0, exit_code=0, notes=("no files to check",)
+        )
+    if hook.language == "fail":
+        log.write(hook.entry + "\n" + "\n".join(files) + "\n")
+        return AttemptReport(
+            Outcome.FAILED,
+            time.monotonic() - t0,
+            exit_code=1,
+            failure_class="deterministic",
+            reason=f"hook {hook.id}: {hook.entry}",
+        )
+    argv = hook_argv(hook)
+    env_box = dataclasses.replace(box, env={**hook_env(hook, box.env), "PRE_COMMIT": "1"})
+    deadline = time.monotonic() + gate.timeout
+    commands = list(batches(argv, files)) if hook.pass_filenames else [argv]
+    shown = shlex.join(argv)
+    failed: AttemptReport | None = None
+    for command in commands:
+        log.write(f"$ {shown} ({len(command) - len(argv)} file(s))\n")
+        log.flush()
+        res = runner._proc(gate, command, env_box, log, matcher, deadline - time.monotonic(), watch)
+        breach = watch.ended(res)
+        if breach is not None:
+            return breach.report(shown, res.exit_code, time.monotonic() - t0)
+        report = judge(gate.retries, gate.timeout, res, shown, matcher, time.monotonic() - t0)
+        if report is not None and (res.stopped or res.timed_out or res.error is not None):
+            return report
+        if report is not None and failed is None:
+            failed = report
+    if failed is not None:
+        return dataclasses.replace(
+            failed, reason=f"hook {hook.id}: {failed.reason}", duration=time.monotonic() - t0
+        )
+    return AttemptReport(Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=shown)

@@ -1,0 +1,125 @@
+"""The runner's view of pre-commit gates: which hook, which files, which environment."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatekit.atomicfile import save_quietly
+from gatekit.errors import UsageError
+from gatekit.precommit.resolve import (
+    CONFIG_FILE,
+    DIRECT_LANGUAGES,
+    ResolvedHook,
+    from_json,
+    install,
+    is_built,
+    resolve_hooks,
+    to_json,
+)
+from gatekit.precommit.select import Tagger, hook_files, tree_files
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from gatekit.plan.model import PlannedGate
+
+
+@dataclass(frozen=True)
+class HookRun:
+    hook: ResolvedHook
+    files: tuple[str, ...]
+
+
+class HookSource:
+    """Shared by the gates of one run: the candidate's hooks, resolved once."""
+
+    def __init__(self, repo: pygit2.Repository, tree: str, changed: Sequence[str]) -> None:
+        self.repo = repo
+        self.tree = tree
+        self.changed = tuple(changed)
+        self._lock = threading.Lock()
+        self._hooks: dict[str, ResolvedHook] | None = None
+        self._raw: dict[str, Any] = {}
+        self._tagger: Tagger | None = None
+
+    def _resolved(self, root: Path, fresh: bool = False) -> dict[str, ResolvedHook]:
+        """The hooks: from the resolution kept for these config bytes and this
+        PRE_COMMIT_HOME, else (or ``fresh``) from pre-commit."""
+        with self._lock:
+            if self._tagger is None:
+                self._tagger = Tagger(self.repo, tree_files(self.repo, self.tree))
+            if self._hooks is not None and not (fresh and not self._raw):
+                return self._hooks
+            path = root / CONFIG_FILE
+            if not path.is_file():
+                raise UsageError(f"the candidate has no {CONFIG_FILE}")
+            memo = self._memo_path(path.read_bytes())
+            kept = None if fresh else _read_memo(memo)
+            if kept is not None:
+                self._hooks = kept
+                return kept
+            self._hooks, self._raw = resolve_hooks(root)
+            with contextlib.suppress(OSError):
+                memo.parent.mkdir(parents=True, exist_ok=True)
+            save_quietly(memo, json.dumps(to_json(self._hooks), sort_keys=True))
+            return self._hooks
+
+    def _memo_path(self, config: bytes) -> Path:
+        return memo_path(self.repo, config)
+
+    def prepare(self, gate: PlannedGate, root: Path) -> HookRun:
+        """The gate's hook with its environment built, and the files it is given."""
+        assert gate.pre_commit is not None
+        hooks = self._resolved(root)
+        hook = hooks.get(gate.pre_commit)
+        if hook is None:
+            from gatekit.config.suggest import did_you_mean
+
+            raise UsageError(
+                f"{CONFIG_FILE} has no hook '{gate.pre_commit}'"
+                f"{did_you_mean(gate.pre_commit, tuple(hooks))}"
+            )
+        if hook.language not in DIRECT_LANGUAGES:
+            raise UsageError(
+                f"hook '{hook.id}' is of language '{hook.language}', which pre-commit gates do"
+                f" not run yet (they run: {', '.join(sorted(DIRECT_LANGUAGES))})"
+            )
+        if not is_built(hook):  # pre-commit builds it (and finds what it already has)
+            self._resolved(root, fresh=True)
+            install(self._raw[gate.pre_commit], root)
+        assert self._tagger is not None
+        with self._lock:
+            files = hook_files(hook, self.changed, self._tagger)
+        return HookRun(hook, tuple(files))
+
+
+def memo_path(repo: pygit2.Repository, config: bytes) -> Path:
+    """Where the resolution of these config bytes in this PRE_COMMIT_HOME is kept."""
+    from gatekit.git.repo import gatekit_dir
+
+    home = os.environ.get("PRE_COMMIT_HOME") or os.path.expanduser("~/.cache/pre-commit")
+    key = hashlib.sha256(config + b"\0" + os.path.abspath(home).encode()).hexdigest()
+    return gatekit_dir(repo) / "pre-commit" / f"hooks-{key[:32]}.json"
+
+
+def read_memo(path: Path) -> dict[str, ResolvedHook] | None:
+    return _read_memo(path)
+
+
+def _read_memo(path: Path) -> dict[str, ResolvedHook] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    hooks = from_json(data) if isinstance(data, list) else None
+    if hooks is None or any(h.prefix and not Path(h.prefix).is_dir() for h in hooks.values()):
+        return None  # pre-commit's store was cleaned: resolve again
+    return hooks

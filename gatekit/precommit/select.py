@@ -1,0 +1,99 @@
+"""The files a hook is given: pre-commit's include/exclude regexes and ``identify`` tags,
+read from the candidate tree (mode and blob), so that the cache key needs no checkout."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gatekit.precommit.resolve import ResolvedHook
+
+if TYPE_CHECKING:
+    import pygit2
+
+_EXECUTABLE = 0o100755
+_SYMLINK = 0o120000
+
+
+def tree_files(repo: pygit2.Repository, tree_hex: str) -> dict[str, tuple[int, str]]:
+    """path -> (mode, blob OID) of every file of a tree (submodules left out)."""
+    import pygit2
+
+    out: dict[str, tuple[int, str]] = {}
+    stack: list[tuple[str, pygit2.Tree]] = [("", repo[tree_hex].peel(pygit2.Tree))]
+    while stack:
+        prefix, tree = stack.pop()
+        for entry in tree:
+            path = prefix + str(entry.name)
+            if entry.type_str == "tree":
+                stack.append((path + "/", repo[entry.id].peel(pygit2.Tree)))
+            elif entry.type_str == "blob":
+                out[path] = (int(entry.filemode), str(entry.id))
+    return out
+
+
+class Tagger:
+    """``identify`` tags of tree entries, as ``identify.tags_from_path`` gives them on disk."""
+
+    def __init__(self, repo: pygit2.Repository, files: dict[str, tuple[int, str]]) -> None:
+        self.repo = repo
+        self.files = files
+        self._tags: dict[str, frozenset[str]] = {}
+
+    def tags(self, path: str) -> frozenset[str]:
+        hit = self._tags.get(path)
+        if hit is None:
+            hit = self._tags[path] = self._compute(path)
+        return hit
+
+    def _compute(self, path: str) -> frozenset[str]:
+        from identify import identify
+
+        mode, oid = self.files[path]
+        if mode == _SYMLINK:
+            return frozenset({identify.SYMLINK})
+        executable = mode == _EXECUTABLE
+        tags = {identify.FILE, identify.EXECUTABLE if executable else identify.NON_EXECUTABLE}
+        by_name = identify.tags_from_filename(path.rsplit("/", 1)[-1])
+        data: bytes | None = None
+        if by_name:
+            tags.update(by_name)
+        elif executable:
+            data = self._data(oid)
+            shebang = identify.parse_shebang(io.BytesIO(data))
+            if shebang:
+                tags.update(identify.tags_from_interpreter(shebang[0]))
+        if not identify.ENCODING_TAGS & tags:
+            data = self._data(oid) if data is None else data
+            tags.add(identify.TEXT if identify.is_text(io.BytesIO(data)) else identify.BINARY)
+        return frozenset(tags)
+
+    def _data(self, oid: str) -> bytes:
+        blob = self.repo[oid]
+        data: bytes = blob.data  # type: ignore[attr-defined]
+        return data
+
+
+def hook_files(hook: ResolvedHook, candidates: Sequence[str], tagger: Tagger) -> list[str]:
+    """The paths of ``candidates`` the hook is given, in pre-commit's order (sorted)."""
+    top_in, top_out = re.compile(hook.top_files), re.compile(hook.top_exclude)
+    inc, exc = re.compile(hook.files), re.compile(hook.exclude)
+    types, types_or, excluded = (
+        frozenset(hook.types),
+        frozenset(hook.types_or),
+        frozenset(hook.exclude_types),
+    )
+    out: list[str] = []
+    for path in sorted(candidates):
+        if path not in tagger.files:
+            continue  # deleted in the candidate
+        if not top_in.search(path) or top_out.search(path):
+            continue
+        if not inc.search(path) or exc.search(path):
+            continue
+        tags = tagger.tags(path)
+        if types <= tags and (not types_or or types_or & tags) and not excluded & tags:
+            out.append(path)
+    return out

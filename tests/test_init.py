@@ -1,0 +1,112 @@
+"""gatekit init: a validation.yaml from what the repository already has."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Repo
+from precommit_support import HOOKS_BUNDLE, clone_bundle
+
+NOXFILE = """import nox
+
+@nox.session(python=False)
+def lint(session):
+    session.run("true")
+
+@nox.session(python=False)
+def tests(session):
+    session.run("true")
+"""
+
+
+def _plan_ids(repo: Repo) -> dict[str, dict[str, object]]:
+    proc = repo.gatekit("plan", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return {g["id"]: g for g in json.loads(proc.stdout)["gates"]}
+
+
+def test_from_pre_commit_config(repo: Repo) -> None:
+    repo.write(
+        ".pre-commit-config.yaml",
+        "repos:\n-   repo: local\n    hooks:\n    -   id: hi\n        name: hi\n"
+        "        entry: 'true'\n        language: system\n",
+    )
+    repo.commit("hooks")
+    proc = repo.gatekit("init")
+    assert proc.returncode == 0, proc.stderr
+    text = (repo.path / "validation.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    assert "extends: [gatekit:default, pre-commit]" in text
+    gates = _plan_ids(repo)
+    assert gates["hi"]["pre_commit"] == "hi" and "secrets" in gates
+
+
+def test_from_noxfile(repo: Repo) -> None:
+    repo.write("noxfile.py", NOXFILE)
+    repo.commit("nox")
+    proc = repo.gatekit("init", "--stdout")
+    assert proc.returncode == 0, proc.stderr
+    assert "# from noxfile.py: nox session 'lint'" in proc.stdout
+    assert not (repo.path / "validation.yaml").exists()
+    repo.write("validation.yaml", proc.stdout)
+    gates = _plan_ids(repo)
+    assert gates["lint"]["nox"] == "lint" and gates["tests"]["nox"] == "tests"
+
+
+def test_from_pyproject_tools(repo: Repo) -> None:
+    repo.write("pyproject.toml", "[tool.ruff]\nline-length = 100\n[tool.mypy]\nstrict = true\n")
+    repo.commit("tools")
+    assert repo.gatekit("init").returncode == 0
+    gates = _plan_ids(repo)
+    assert gates["ruff"]["session"]["run"] == ["ruff check ."]  # type: ignore[index]
+    assert gates["mypy"]["runner"] == "session"
+    assert "pytest" not in gates
+
+
+def test_refuses_to_overwrite(repo: Repo) -> None:
+    repo.write("validation.yaml", "version: 1\n")
+    proc = repo.gatekit("init")
+    assert proc.returncode == 2
+    assert "validation.yaml exists: gatekit init never overwrites it" in proc.stderr
+    assert (repo.path / "validation.yaml").read_text() == "version: 1\n"
+
+
+@pytest.mark.slow
+def test_pre_commit_user_switches_and_commit_runs_hooks_through_gatekit(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    hooks = clone_bundle(HOOKS_BUNDLE, tmp_path / "pre-commit-hooks")
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pch"))
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n-   repo: {hooks}\n    rev: v6.0.0\n    hooks:\n    -   id: check-yaml\n",
+    )
+    repo.commit("hooks")
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=repo.path, check=True)
+    proc = repo.gatekit("init", "--hook")
+    assert proc.returncode == 2 and "rerun with --force" in proc.stderr
+    (repo.path / "validation.yaml").unlink()
+    proc = repo.gatekit("init", "--hook", "--force")
+    assert proc.returncode == 0, proc.stderr
+    repo.git("add", "validation.yaml")
+    repo.write("bad.yaml", "a: [1\n")
+    repo.git("add", "bad.yaml")
+    commit = subprocess.run(
+        ["git", "commit", "-q", "-m", "bad"], cwd=repo.path, capture_output=True, text=True
+    )
+    assert commit.returncode != 0
+    assert "check-yaml" in commit.stdout + commit.stderr
+    repo.write("bad.yaml", "a: [1]\n")
+    repo.git("add", "bad.yaml")
+    commit = subprocess.run(
+        ["git", "commit", "-q", "-m", "good"], cwd=repo.path, capture_output=True, text=True
+    )
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    hooks_dir = repo.path / ".git" / "hooks"
+    assert "gatekit" in (hooks_dir / "pre-commit").read_text()
+    assert "pre-commit.com" in (hooks_dir / "pre-commit.pre-commit-framework").read_text()

@@ -1,0 +1,172 @@
+"""pre-commit: HOOK_ID gates with real hook repositories (clones of upstream bundles)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Repo
+from precommit_support import HOOKS_BUNDLE, RUFF_BUNDLE, clone_bundle, config
+
+pytestmark = pytest.mark.slow
+
+LOCAL = """-   repo: local
+    hooks:
+    -   id: tags
+        name: tags
+        language: python
+        entry: identify-cli
+        args: [a.py]
+        pass_filenames: false
+        additional_dependencies: [identify]
+    -   id: no-todo
+        name: no-todo
+        language: system
+        entry: python3 -c "import sys; sys.exit(any('TODO' in open(f).read() for f in sys.argv[1:]))"
+        files: '[.]py$'
+"""
+FIXED = ("a.py", "b.txt", "c.md")
+GATES = (
+    "end-of-file-fixer",
+    "trailing-whitespace",
+    "check-yaml",
+    "check-added-large-files",
+    "ruff-check",
+    "ruff-format",
+    "tags",
+    "no-todo",
+)
+
+
+@pytest.fixture(scope="session")
+def hook_repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """Clones of the two hook repositories, and one PRE_COMMIT_HOME for the whole session."""
+    top = tmp_path_factory.mktemp("hook-repos")
+    return (
+        clone_bundle(HOOKS_BUNDLE, top / "pre-commit-hooks"),
+        clone_bundle(RUFF_BUNDLE, top / "ruff-pre-commit"),
+        top / "pre-commit-home",
+    )
+
+
+@pytest.fixture
+def hooked(
+    repo: Repo, hook_repos: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Repo]:
+    hooks, ruff, home = hook_repos
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(home))
+    repo.write(".pre-commit-config.yaml", config(hooks, ruff, LOCAL))
+    repo.write(
+        "validation.yaml",
+        "version: 1\ngates:\n" + "".join(f"  - {{id: {g}, pre-commit: {g}}}\n" for g in GATES),
+    )
+    repo.write("a.py", "x=1\n")  # ruff format's, not trailing-whitespace's: pre-commit's
+    repo.write("c.md", "text   \n")  # later hooks see earlier hooks' fixes, gates never do
+    repo.write("b.txt", "no newline at the end")
+    repo.write("bad.yaml", "a: [1\n")
+    repo.write("ok.yaml", "a: 1\n")
+    repo.write("todo.py", "# TODO: later\n")
+    repo.commit("project")
+    yield repo
+
+
+def _check(repo: Repo, *args: str) -> dict[str, dict[str, object]]:
+    proc = repo.gatekit("check", "--all", "--json", *args)
+    assert proc.returncode in (0, 1), proc.stderr
+    data = json.loads(proc.stdout)
+    return {g["id"]: g for g in data["gates"]}
+
+
+def _pre_commit(repo: Repo) -> dict[str, str]:
+    """pre-commit run --all-files: hook id -> Passed/Failed/Skipped."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SKIP": ""},
+        check=False,
+    )
+    out: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("- hook id: "):
+            continue
+        for word in ("Passed", "Failed", "Skipped"):
+            if line.endswith(word) and "." in line:
+                out[line.split(".")[0].strip()] = word
+    return out
+
+
+def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
+    gates = _check(hooked)
+    # the same tree through pre-commit itself (it writes its fixes into the working tree)
+    names = {
+        "end-of-file-fixer": "fix end of files",
+        "trailing-whitespace": "trim trailing whitespace",
+        "check-yaml": "check yaml",
+        "check-added-large-files": "check for added large files",
+        "ruff-check": "ruff check",
+        "ruff-format": "ruff format",
+        "tags": "tags",
+        "no-todo": "no-todo",
+    }
+    theirs = _pre_commit(hooked)
+    for gate_id, name in names.items():
+        ours = gates[gate_id]["outcome"]
+        assert (ours == "passed") == (theirs[name] in ("Passed", "Skipped")), (
+            gate_id,
+            ours,
+            theirs,
+        )
+    assert "hook check-yaml" in str(gates["check-yaml"]["reason"])
+    assert "made fixes" in str(gates["end-of-file-fixer"]["reason"])
+    assert gates["no-todo"]["outcome"] == "failed"
+    assert "hook no-todo" in str(gates["no-todo"]["reason"])
+    assert gates["tags"]["outcome"] == "passed"
+    # what pre-commit wrote, against what gatekit's fixes write
+    pre_commit_wrote = {p: (hooked.path / p).read_bytes() for p in FIXED}
+    assert hooked.git("status", "--porcelain").split() == ["M", "a.py", "M", "b.txt", "M", "c.md"]
+    hooked.git("checkout", "--", ".")
+    _check(hooked, "--apply-fixes")
+    assert {p: (hooked.path / p).read_bytes() for p in FIXED} == pre_commit_wrote
+    assert pre_commit_wrote == {
+        "a.py": b"x = 1\n",
+        "b.txt": b"no newline at the end\n",
+        "c.md": b"text\n",
+    }
+
+
+def test_second_run_is_cached_and_built_once(
+    hooked: Repo, hook_repos: tuple[Path, Path, Path]
+) -> None:
+    _check(hooked)
+    envs = sorted(p.name for p in hook_repos[2].iterdir())
+    gates = _check(hooked)
+    assert gates["ruff-check"]["outcome"] == "cached"
+    assert gates["tags"]["outcome"] == "cached"
+    assert gates["check-yaml"]["outcome"] == "failed"  # failures are never cached
+    assert sorted(p.name for p in hook_repos[2].iterdir()) == envs  # nothing built again
+    # a file ruff's hooks are not given changes: they stay cached; a Python file: they run
+    hooked.write("c.md", "other text\n")
+    hooked.commit("docs")
+    gates = _check(hooked)
+    assert gates["ruff-check"]["outcome"] == "cached"
+    assert gates["trailing-whitespace"]["outcome"] != "cached"
+    hooked.write("d.py", "y = 2\n")
+    hooked.commit("code")
+    assert _check(hooked)["ruff-check"]["outcome"] == "passed"
+
+
+def test_unknown_hook_is_an_error_naming_it(hooked: Repo) -> None:
+    hooked.write("validation.yaml", "version: 1\ngates:\n  - {id: x, pre-commit: check-yml}\n")
+    hooked.commit("typo")
+    gates = _check(hooked)
+    assert gates["x"]["outcome"] == "error"
+    assert gates["x"]["reason"] == (
+        ".pre-commit-config.yaml has no hook 'check-yml' (did you mean 'check-yaml'?)"
+    )
