@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, Repo, git
@@ -92,3 +93,23 @@ def test_killing_refresh_at_random_moments_never_touches_the_user(repo: Repo) ->
     assert fingerprint(repo.path) == before
     assert git(shadow, "status", "--porcelain", "--ignored") == ""
     assert "untracked.txt" in os.listdir(shadow)
+
+
+def test_a_stale_lock_of_the_shadow_ref_is_taken_over(repo: Repo) -> None:
+    """A gatekit killed while it wrote ``refs/gatekit/shadow/<slot>`` leaves the ref's lock
+    file; the next refresh, holding the slot, removes it and moves the ref (libgit2 says
+    "failed to lock file" as an OSError, not a GitError)."""
+    repo.write("a.txt", "one\n")
+    repo.commit("one")
+    first = repo.gatekit("shadow", "refresh", "--rev", "HEAD")
+    assert first.returncode == 0, first.stderr
+    lock = repo.path / ".git" / "refs" / "gatekit" / "shadow" / "s0.lock"
+    lock.write_text("")
+    repo.write("a.txt", "two\n")
+    repo.commit("two")
+    again = repo.gatekit("shadow", "refresh", "--rev", "HEAD")
+    assert again.returncode == 0, again.stderr
+    assert not lock.exists()
+    shadow = again.stdout.strip()
+    assert (Path(shadow) / "a.txt").read_text() == "two\n"
+    assert git(repo.path, "rev-parse", "refs/gatekit/shadow/s0").strip() != ""

@@ -294,7 +294,7 @@ class ShadowPool:
             return  # the same candidate again: rewriting the ref would only cost time
         try:
             self.repo.references.create(ref, commit, force=True)
-        except pygit2.GitError:
+        except (pygit2.GitError, OSError):  # libgit2's "failed to lock file" is an OSError
             # a gatekit killed while writing this ref left its lock; we hold the slot
             (common_dir(self.repo) / f"{ref}.lock").unlink(missing_ok=True)
             self.repo.references.create(ref, commit, force=True)
