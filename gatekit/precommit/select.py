@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gatekit.precommit.resolve import ResolvedHook
+from gatekit.record.objects import tree_entries
 
 if TYPE_CHECKING:
     import pygit2
@@ -19,19 +20,7 @@ _SYMLINK = 0o120000
 
 def tree_files(repo: pygit2.Repository, tree_hex: str) -> dict[str, tuple[int, str]]:
     """path -> (mode, blob OID) of every file of a tree (submodules left out)."""
-    import pygit2
-
-    out: dict[str, tuple[int, str]] = {}
-    stack: list[tuple[str, pygit2.Tree]] = [("", repo[tree_hex].peel(pygit2.Tree))]
-    while stack:
-        prefix, tree = stack.pop()
-        for entry in tree:
-            path = prefix + str(entry.name)
-            if entry.type_str == "tree":
-                stack.append((path + "/", repo[entry.id].peel(pygit2.Tree)))
-            elif entry.type_str == "blob":
-                out[path] = (int(entry.filemode), str(entry.id))
-    return out
+    return tree_entries(repo, tree_hex, submodules=False)
 
 
 class Tagger:

@@ -85,6 +85,27 @@ def flatten_tree(repo: pygit2.Repository, tree: pygit2.Tree | str | None) -> dic
     return out
 
 
+def tree_entries(
+    repo: pygit2.Repository, tree_hex: str, *, submodules: bool = True
+) -> dict[str, tuple[int, str]]:
+    """path -> (file mode, OID) of every entry of a tree below its subtrees: blobs, links
+    and (with ``submodules``) gitlinks."""
+    import pygit2
+
+    out: dict[str, tuple[int, str]] = {}
+    stack: list[tuple[str, pygit2.Tree]] = [("", repo[tree_hex].peel(pygit2.Tree))]
+    while stack:
+        prefix, tree = stack.pop()
+        for entry in tree:
+            path = prefix + str(entry.name)
+            mode = int(entry.filemode)
+            if mode == pygit2.enums.FileMode.TREE:
+                stack.append((path + "/", repo[entry.id].peel(pygit2.Tree)))
+            elif submodules or mode != pygit2.enums.FileMode.COMMIT:
+                out[path] = (mode, str(entry.id))
+    return out
+
+
 def diff_trees(
     repo: pygit2.Repository, old: str | None, new: str | None
 ) -> dict[str, tuple[Entry | None, Entry | None]]:

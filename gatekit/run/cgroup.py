@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatekit.record.locks import pid_exists
+
 V1 = "cgroup-v1"
 V2 = "cgroup-v2"
 _ENTER = (
@@ -211,7 +213,7 @@ def _sweep(parents: dict[str, Path]) -> None:
             parts = name.split("-")
             if len(parts) != 3 or parts[0] not in ("g", "probe") or not parts[1].isdigit():
                 continue
-            if _alive(int(parts[1])):
+            if pid_exists(int(parts[1])):
                 continue
             _kill_in(parent / name)
             _rmdir(parent / name)
@@ -242,16 +244,6 @@ def _rmdir(d: Path) -> None:
             return
         except OSError:
             time.sleep(0.01)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class GateCgroup:

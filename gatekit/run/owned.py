@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.plan.model import PlannedGate
+from gatekit.record.objects import tree_entries
 from gatekit.results import GOOD_OUTCOMES, GateResult, Outcome
 from gatekit.run import isolation
 from gatekit.run.finish import FIX_REASON
@@ -124,7 +125,7 @@ class RunWrites:
             return {}
         with self._lock:
             if self._tracked is None:
-                self._tracked = _flatten(repo, tree)
+                self._tracked = tree_entries(repo, tree)
             return self._tracked
 
     def fix_tree(self, writes: isolation.Writes) -> str:
@@ -181,22 +182,6 @@ def _non_empty(path: Path) -> bool:
             return next(it, None) is not None
     except OSError:
         return False
-
-
-def _flatten(repo: pygit2.Repository, tree_hex: str) -> dict[str, tuple[int, str]]:
-    import pygit2
-
-    out: dict[str, tuple[int, str]] = {}
-    stack: list[tuple[str, pygit2.Tree]] = [("", repo[tree_hex].peel(pygit2.Tree))]
-    while stack:
-        prefix, tree = stack.pop()
-        for entry in tree:
-            path = prefix + str(entry.name)
-            if entry.filemode == pygit2.enums.FileMode.TREE:
-                stack.append((path + "/", repo[entry.id].peel(pygit2.Tree)))
-            else:
-                out[path] = (int(entry.filemode), str(entry.id))
-    return out
 
 
 def _shown(paths: tuple[str, ...]) -> str:
