@@ -23,11 +23,8 @@ from gatekit.run.status import RunStatus
 from gatekit.run.watchdog import Watchdog
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
-_LIMITED = (
-    "session",
-    "nox",
-    "pre-commit",
-)  # runners whose processes limits apply to (builtins run in gatekit)
+# runners whose processes limits apply to (built-in gates run inside gatekit)
+_LIMITED = ("session", "nox", "pre-commit")
 
 
 class GateRunner:

@@ -118,9 +118,8 @@ def enforcement(limits: GateLimits) -> str | None:
     rlimits with the watcher, else the watcher alone."""
     if not active(limits) or not usage.available():
         return None
-    if _kernel_held(limits) and cgroup.layout() is not None:
-        layout = cgroup.layout()
-        assert layout is not None
+    layout = cgroup.layout() if _kernel_held(limits) else None
+    if layout is not None:
         return layout.kind
     return RLIMIT if _prlimit_path() is not None else WATCH
 
