@@ -60,6 +60,7 @@ def test_killing_refresh_at_random_moments_never_touches_the_user(repo: Repo) ->
         )
         window = min(time.monotonic() - start, 0.6)
         assert run.returncode == 0, run.stderr
+    floor = min(window, 0.1)  # kills keep landing inside refreshes, not only at start-up
     deadline = time.monotonic() + 55
     killed = {signal.SIGKILL: 0, signal.SIGTERM: 0, signal.SIGINT: 0}
     wanted = {signal.SIGKILL: 50, signal.SIGTERM: 5, signal.SIGINT: 5}
@@ -79,6 +80,8 @@ def test_killing_refresh_at_random_moments_never_touches_the_user(repo: Repo) ->
             proc.send_signal(sig)
             if proc.wait() != 0:  # really interrupted, not finished before the signal
                 killed[sig] += 1
+            else:  # it finished first: the machine got faster than the first run said
+                window = max(window * 0.8, floor)
         assert fingerprint(repo.path) == before, (
             f"trial {trial} ({sig.name}, {source}) changed the user's state"
         )
