@@ -7,6 +7,8 @@ in a mount namespace), or, where that is not available, takes turns in the shado
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from check_support import check_json, gate, gate_of, outcomes, write_config
 from conftest import Repo
@@ -105,3 +107,50 @@ def test_fix_is_the_formatters_own_writes_applied_all_or_nothing(staged: Repo, m
     assert (staged.path / "src/b.txt").read_text() == "B\n"  # ... and the working tree
     assert (staged.path / "src/a.txt").read_text() == "unstaged edit\n"  # unstaged work kept
     assert not (staged.path / "build").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_in_process_check_leaves_its_shadow_marked_clean(staged: Repo, mode: str) -> None:
+    """The gates wrote only into their views (or the shadow was reset after each), so the
+    check marks the slot clean at its candidate; the next candidate is checked out without
+    a sweep and still sees nothing a gate left, nor an old version of a file."""
+    litter = (
+        "import os, pathlib, sys\n"
+        "bad = [p for p in ('left.txt', 'build/out.o') if os.path.exists(p)]\n"
+        "pathlib.Path('left.txt').write_text('x')\n"
+        "os.makedirs('build', exist_ok=True); pathlib.Path('build/out.o').write_text('o')\n"
+        "sys.exit(3 if bad else 0)\n"
+    )
+    sees = "import sys; sys.exit(0 if open('src/a.txt').read() == {want!r} else 4)"
+    shadows = staged.path / ".git" / "gatekit" / "shadows"
+    env = {"GATEKIT_ISOLATION": mode, "GATEKIT_NO_DAEMON": "1"}
+    for n, want in enumerate(["staged\n", "second\n", "third\n"]):
+        staged.write("src/a.txt", want)
+        staged.git("add", "src/a.txt")
+        write_config(staged, [gate("litter", litter), gate("sees", sees.format(want=want))])
+        staged.git("add", "validation.yaml")
+        _, doc = check_json(staged, "--staged", "--no-cache", "--no-record", env=env, expect=0)
+        assert outcomes(doc) == {"litter": "passed", "sees": "passed"}, (n, doc["gates"])
+        head = staged.git("-C", str(shadows / "s0"), "rev-parse", "HEAD").strip()
+        assert (shadows / "s0.clean").read_text().strip() == head
+        assert not (shadows / "s0" / "left.txt").exists()
+
+
+def test_a_shadow_handed_to_the_user_is_not_marked_clean(staged: Repo) -> None:
+    """``gatekit shadow refresh`` gives the path to someone who may change anything in it:
+    the next check refreshes it in full."""
+    path = staged.gatekit("shadow", "refresh", "--staged")
+    assert path.returncode == 0, path.stderr
+    shadow = Path(path.stdout.strip())
+    assert not (shadow.parent / f"{shadow.name}.clean").exists()
+    (shadow / "stray.txt").write_text("a user's experiment\n")
+    (shadow / "src" / "a.txt").write_text("edited in the shadow\n")
+    sees = (
+        "import os, sys\n"
+        "sys.exit(5 if os.path.exists('stray.txt') else 0 if open('src/a.txt').read() == "
+        "'staged\\n' else 6)\n"
+    )
+    write_config(staged, [gate("sees", sees)])
+    staged.git("add", "validation.yaml")
+    _, doc = check_json(staged, "--staged", "--no-cache", "--no-record", expect=0)
+    assert outcomes(doc) == {"sees": "passed"}, doc["gates"]

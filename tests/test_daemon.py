@@ -361,10 +361,11 @@ def test_worker_cleans_the_shadow_after_answering(repo: Repo, daemon: Path) -> N
         assert mark.read_text().strip() == head
         assert not (shadows / "s0" / "left-behind.txt").exists()
         assert (shadows / "s0" / "tracked.txt").read_text() == "tracked\n"
-    # an in-process check takes the mark (the slot is dirty again until someone cleans it)
+    # an in-process check leaves the mark too: its gate wrote only into its own view
     local = fresh_check(repo, client_env(daemon, GATEKIT_NO_DAEMON="1"))
     assert local.returncode == 0, explain(local)
-    assert not (shadows / "s0.clean").exists()
+    assert (shadows / "s0.clean").read_text().strip() == head
+    assert not (shadows / "s0" / "left-behind.txt").exists()
     assert [p.name for p in shadows.iterdir() if p.is_dir()] == ["s0"]  # never a second slot
 
 

@@ -59,7 +59,7 @@ def execute(
             found: list[str] = []
 
             def materialise() -> Shadow:
-                real = stack.enter_context(pool.acquire(candidate))
+                real = stack.enter_context(pool.acquire(candidate, isolated=True))
                 found.extend(_secret_values(repo, plan, scanned, real.path))
                 if request.observer is not None:
                     request.observer.secrets(found)
@@ -70,7 +70,7 @@ def execute(
             secrets: Sequence[str] = found
             mask: Callable[[str], str] | None = _live_masker(found)
         else:
-            shadow = stack.enter_context(pool.acquire(candidate))
+            shadow = stack.enter_context(pool.acquire(candidate, isolated=True))
             secrets = _secret_values(repo, plan, scanned, shadow.path)
             if request.observer is not None:
                 request.observer.secrets(secrets)

@@ -92,8 +92,13 @@ class ShadowPool:
 
     # -- public ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def acquire(self, candidate: Candidate) -> Iterator[Shadow]:
-        """Lock a free slot, materialise ``candidate`` in it, check it, yield it."""
+    def acquire(self, candidate: Candidate, isolated: bool = False) -> Iterator[Shadow]:
+        """Lock a free slot, materialise ``candidate`` in it, check it, yield it.
+
+        ``isolated``: the caller writes nothing into the shadow (gates wrote into their
+        own views, or reset it after themselves), so once it is done in-process the slot
+        is marked clean at the candidate (see ``_clean_afterwards``). Not for a shadow
+        handed to a user (``gatekit shadow``), who may change anything in it."""
         scan = scan_tree(self.repo, candidate.tree)
         commit = candidate_commit(self.repo, candidate)
         with self._locked_slot() as (name, fd):
@@ -104,7 +109,7 @@ class ShadowPool:
             shadow = Shadow(name, path, commit, candidate.tree, scan.symlinks, fd)
             _refuse_escaping_links(path, scan.symlinks)
             yield shadow
-            self._clean_afterwards(name, path, commit, fd)
+            self._clean_afterwards(name, path, commit, fd, isolated)
 
     def path_for(self, name: str) -> Path:
         return self.root / name
@@ -211,7 +216,9 @@ class ShadowPool:
             self._create(path, commit, fd)
 
     # -- cleaning after the answer (daemon workers) --------------------------------
-    def _clean_afterwards(self, name: str, path: Path, commit: str, fd: int) -> None:
+    def _clean_afterwards(
+        self, name: str, path: Path, commit: str, fd: int, isolated: bool = False
+    ) -> None:
         """Where work can wait for the answer (a daemon worker), queue a full refresh of the
         slot at ``commit``; once done it leaves ``<slot>.clean`` naming the commit, and the
         next check of the same candidate skips the refresh (another candidate skips the
@@ -231,6 +238,14 @@ class ShadowPool:
 
         if not afterwards.defer(clean):
             os.close(held)
+            if not isolated:
+                return
+            # In-process there is no "after the answer": the slot is left as the check
+            # found it (each gate wrote only into its own copy-on-write view, or reset the
+            # shadow after itself in exclusive mode), so it is marked clean at ``commit``
+            # now. The next check of the same candidate skips the refresh; another
+            # candidate pays only the checkout, not the sweep for untracked files.
+            write_atomic(mark, commit + "\n")
 
     def _take_clean_mark(self, name: str) -> str | None:
         """The commit ``name`` was left clean at (the mark is removed: a run dirties it)."""

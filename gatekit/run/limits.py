@@ -241,8 +241,14 @@ class LimitWatch:
             self._refused.add("LIMIT_DISK")
 
     def attach(self, group: cgroup.GateCgroup | None) -> None:
-        """The cgroup of the command about to run (None: it has none)."""
+        """The cgroup of the command about to run (None: it has none).
+
+        With a cgroup the kernel holds memory and processes and keeps the peak and the CPU
+        time of the whole tree, read when the command ends: the first sample can wait
+        (early samples only catch a short command's peak, which the cgroup keeps)."""
         self._cgroup, self._final = group, None
+        if group is not None:
+            self._next = time.monotonic() + _SAMPLE
 
     def detach(self) -> None:
         """The command ended: read its cgroup, kill what is left in it, remove it."""
