@@ -43,5 +43,5 @@ def bench(session: nox.Session) -> None:
     scripts = ("startup", "shadow", "overhead", "notes", "secrets", "isolation", "github")
     more = ("envs", "localgate", "limits", "runstatus", "report", "scale", "coldci", "precommit")
     for script in (*scripts, *more):
-        extra = ["--daemon"] if script == "overhead" else []
+        extra = ["--daemon"] if script in ("overhead", "precommit") else []
         session.run("python", f"bench/{script}.py", *quick, *extra)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.atomicfile import save_quietly
 from gatekit.errors import UsageError
+from gatekit.precommit.keys import tagger_for
 from gatekit.precommit.resolve import (
     CONFIG_FILE,
     DIRECT_LANGUAGES,
@@ -24,7 +25,7 @@ from gatekit.precommit.resolve import (
     resolve_hooks,
     to_json,
 )
-from gatekit.precommit.select import Tagger, hook_files, tree_files
+from gatekit.precommit.select import Tagger, hook_files
 
 if TYPE_CHECKING:
     import pygit2
@@ -55,7 +56,7 @@ class HookSource:
         PRE_COMMIT_HOME, else (or ``fresh``) from pre-commit."""
         with self._lock:
             if self._tagger is None:
-                self._tagger = Tagger(self.repo, tree_files(self.repo, self.tree))
+                self._tagger = tagger_for(self.repo, self.tree)  # the cache key's too
             if self._hooks is not None and not (fresh and not self._raw):
                 return self._hooks
             path = root / CONFIG_FILE
@@ -110,8 +111,22 @@ def memo_path(repo: pygit2.Repository, config: bytes) -> Path:
     return gatekit_dir(repo) / "pre-commit" / f"hooks-{key[:32]}.json"
 
 
+_read: dict[Path, tuple[int, dict[str, ResolvedHook] | None]] = {}
+
+
 def read_memo(path: Path) -> dict[str, ResolvedHook] | None:
-    return _read_memo(path)
+    """The kept resolution at ``path``, read once per version of the file (every hook
+    gate's cache key asks for it)."""
+    try:
+        version = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    hit = _read.get(path)
+    if hit is None or hit[0] != version:
+        if len(_read) > 8:
+            _read.clear()
+        hit = _read[path] = (version, _read_memo(path))
+    return hit[1]
 
 
 def _read_memo(path: Path) -> dict[str, ResolvedHook] | None:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from gatekit.plan.model import PlannedGate
     from gatekit.precommit.resolve import ResolvedHook
+    from gatekit.precommit.select import Tagger
 
 
 def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> ResolvedHook | None:
@@ -31,8 +32,27 @@ def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> 
 
 
 def hook_inputs(repo: pygit2.Repository, tree_hex: str, hook: ResolvedHook) -> list[Any]:
-    from gatekit.precommit.select import Tagger, hook_files, tree_files
+    from gatekit.precommit.select import hook_files
 
-    files = tree_files(repo, tree_hex)
-    chosen = hook_files(hook, list(files), Tagger(repo, files))
+    tagger = tagger_for(repo, tree_hex)
+    files = tagger.files
+    chosen = hook_files(hook, list(files), tagger)
     return [[p, files[p][0], files[p][1]] for p in chosen]
+
+
+_TAGGERS: dict[tuple[str, str], Tagger] = {}
+_KEEP = 4  # a check looks at its candidate and its base
+
+
+def tagger_for(repo: pygit2.Repository, tree_hex: str) -> Tagger:
+    """One walk of a tree and one ``identify`` pass per file, shared by every hook of the
+    check (a tree OID names immutable content, so sharing cannot go stale)."""
+    from gatekit.precommit.select import Tagger, tree_files
+
+    key = (repo.path, tree_hex)
+    hit = _TAGGERS.get(key)
+    if hit is None:
+        while len(_TAGGERS) >= _KEEP:
+            _TAGGERS.pop(next(iter(_TAGGERS)))
+        hit = _TAGGERS[key] = Tagger(repo, tree_files(repo, tree_hex))
+    return hit
