@@ -17,7 +17,10 @@ from gatekit.results import Outcome
 from gatekit.run.retry import AttemptReport, TransientMatcher, judge
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gatekit.plan.model import PlannedGate
+    from gatekit.precommit.resolve import ResolvedHook
     from gatekit.run import limits, sandbox
     from gatekit.run.gate import GateRunner
 
@@ -48,7 +51,7 @@ def attempt(
     watch: limits.LimitWatch,
 ) -> AttemptReport:
     from gatekit.precommit.gatehook import HookSource
-    from gatekit.precommit.resolve import hook_argv, hook_env
+    from gatekit.precommit.resolve import DIRECT_LANGUAGES, hook_argv, hook_env
 
     t0 = time.monotonic()
     source = runner.hooks.pre_commit
@@ -93,14 +96,20 @@ def attempt(
             failure_class="deterministic",
             reason=f"hook {hook.id}: {hook.entry}",
         )
-    argv = hook_argv(hook)
     env_box = dataclasses.replace(box, env={**hook_env(hook, box.env), "PRE_COMMIT": "1"})
     deadline = time.monotonic() + gate.timeout
-    commands = list(batches(argv, files)) if hook.pass_filenames else [argv]
-    shown = shlex.join(argv)
+    if hook.language in DIRECT_LANGUAGES:
+        argv = hook_argv(hook)
+        commands = list(batches(argv, files)) if hook.pass_filenames else [argv]
+        shown = shlex.join(argv if hook.language != "pygrep" else ["pygrep", *argv[3:]])
+    else:  # pre-commit's own implementation of the language runs it, with every file
+        argv = _through_pre_commit(hook, files if hook.pass_filenames else (), box.tmp, number)
+        commands = [argv]
+        shown = f"{shlex.join([hook.entry, *hook.args])} [{hook.language}, via pre-commit]"
     failed: AttemptReport | None = None
     for command in commands:
-        log.write(f"$ {shown} ({len(command) - len(argv)} file(s))\n")
+        given = len(command) - len(argv) if hook.language in DIRECT_LANGUAGES else len(files)
+        log.write(f"$ {shown} ({given if hook.pass_filenames else 0} file(s))\n")
         log.flush()
         res = runner._proc(gate, command, env_box, log, matcher, deadline - time.monotonic(), watch)
         breach = watch.ended(res)
@@ -116,3 +125,28 @@ def attempt(
             failed, reason=f"hook {hook.id}: {failed.reason}", duration=time.monotonic() - t0
         )
     return AttemptReport(Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=shown)
+
+
+def _through_pre_commit(
+    hook: ResolvedHook, files: Sequence[str], tmp: Path, number: int
+) -> list[str]:
+    """The command that runs ``hook`` through pre-commit's language module (langrun)."""
+    import sys
+
+    from gatekit.precommit.langrun import write_spec
+
+    spec = tmp / f"gatekit-hook-{number}.json"
+    write_spec(
+        spec,
+        {
+            "language": hook.language,
+            "prefix": hook.prefix,
+            "language_version": hook.language_version,
+            "entry": hook.entry,
+            "args": list(hook.args),
+            "files": list(files),
+            "is_local": hook.repo == "local",
+            "require_serial": hook.require_serial,
+        },
+    )
+    return [sys.executable, "-m", "gatekit.precommit.langrun", str(spec)]
