@@ -51,7 +51,7 @@ def attempt(
     watch: limits.LimitWatch,
 ) -> AttemptReport:
     from gatekit.precommit.gatehook import HookSource
-    from gatekit.precommit.resolve import DIRECT_LANGUAGES, hook_argv, hook_env
+    from gatekit.precommit.resolve import hook_env
 
     t0 = time.monotonic()
     source = runner.hooks.pre_commit
@@ -98,18 +98,10 @@ def attempt(
         )
     env_box = dataclasses.replace(box, env={**hook_env(hook, box.env), "PRE_COMMIT": "1"})
     deadline = time.monotonic() + gate.timeout
-    if hook.language in DIRECT_LANGUAGES:
-        argv = hook_argv(hook)
-        commands = list(batches(argv, files)) if hook.pass_filenames else [argv]
-        shown = shlex.join(argv if hook.language != "pygrep" else ["pygrep", *argv[3:]])
-    else:  # pre-commit's own implementation of the language runs it, with every file
-        argv = _through_pre_commit(hook, files if hook.pass_filenames else (), box.tmp, number)
-        commands = [argv]
-        shown = f"{shlex.join([hook.entry, *hook.args])} [{hook.language}, via pre-commit]"
+    commands, shown = hook_commands(hook, files, box.tmp, number)
     failed: AttemptReport | None = None
-    for command in commands:
-        given = len(command) - len(argv) if hook.language in DIRECT_LANGUAGES else len(files)
-        log.write(f"$ {shown} ({given if hook.pass_filenames else 0} file(s))\n")
+    for command, given in commands:
+        log.write(f"$ {shown} ({given} file(s))\n")
         log.flush()
         res = runner._proc(gate, command, env_box, log, matcher, deadline - time.monotonic(), watch)
         breach = watch.ended(res)
@@ -125,6 +117,23 @@ def attempt(
             failed, reason=f"hook {hook.id}: {failed.reason}", duration=time.monotonic() - t0
         )
     return AttemptReport(Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=shown)
+
+
+def hook_commands(
+    hook: ResolvedHook, files: Sequence[str], tmp: Path, number: int = 1
+) -> tuple[list[tuple[list[str], int]], str]:
+    """The commands that run ``hook`` on ``files`` (each with how many files it is given),
+    and the command as a person reads it."""
+    from gatekit.precommit.resolve import DIRECT_LANGUAGES, hook_argv
+
+    given = files if hook.pass_filenames else ()
+    if hook.language in DIRECT_LANGUAGES:
+        argv = hook_argv(hook)
+        shown = shlex.join(argv if hook.language != "pygrep" else ["pygrep", *argv[3:]])
+        return [(c, len(c) - len(argv)) for c in batches(argv, given)], shown
+    # pre-commit's own implementation of the language runs it, with every file
+    shown = f"{shlex.join([hook.entry, *hook.args])} [{hook.language}, via pre-commit]"
+    return [(_through_pre_commit(hook, given, tmp, number), len(given))], shown
 
 
 def _through_pre_commit(
