@@ -71,12 +71,7 @@ def node_hook_repo(dest: Path) -> tuple[Path, str]:
         "-   id: no-tabs\n    name: no tabs\n    entry: no-tabs\n    language: node\n"
         "    types: [text]\n"
     )
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "hook"]):
-        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
-    rev = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=dest, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    return dest, rev
+    return _commit_all(dest)
 
 
 def pre_commit_run(path: Path, *args: str) -> tuple[dict[str, str], str]:
@@ -98,3 +93,41 @@ def pre_commit_run(path: Path, *args: str) -> tuple[dict[str, str], str]:
             if line.endswith(word) and "..." in line:
                 out[line.split("...")[0].strip(". ")] = word
     return out, proc.stdout
+
+
+RUST_MAIN = """use std::fs;
+fn main() {
+    let mut bad = 0;
+    for f in std::env::args().skip(1) {
+        if fs::read(&f).map(|d| d.windows(2).any(|w| w == b"\\r\\n")).unwrap_or(false) {
+            println!("{}: has CRLF", f);
+            bad = 1;
+        }
+    }
+    std::process::exit(bad);
+}
+"""
+
+
+def rust_hook_repo(dest: Path) -> tuple[Path, str]:
+    """A hook repository of ``language: rust`` (hook ``no-crlf``, a crate without
+    dependencies: pre-commit builds it with the system cargo, offline)."""
+    (dest / "src").mkdir(parents=True)
+    (dest / "Cargo.toml").write_text(
+        '[package]\nname = "no-crlf"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n'
+    )
+    (dest / "src" / "main.rs").write_text(RUST_MAIN)
+    (dest / ".pre-commit-hooks.yaml").write_text(
+        "-   id: no-crlf\n    name: no crlf\n    entry: no-crlf\n    language: rust\n"
+        "    types: [text]\n"
+    )
+    return _commit_all(dest)
+
+
+def _commit_all(dest: Path) -> tuple[Path, str]:
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "hook"]):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return dest, rev

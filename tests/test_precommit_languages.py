@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Repo
-from precommit_support import node_hook_repo, pre_commit_run
+from precommit_support import node_hook_repo, pre_commit_run, rust_hook_repo
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +103,38 @@ def test_pygrep_node_and_local_python_match_pre_commit(langs: Repo, tmp_path: Pa
         ("no tabs", "no-print", "py-prefix"), "Passed"
     )
     assert list((tmp_path / "pre-commit-home").glob("*/node_env-*")) == node_envs
+
+
+def test_rust_hook_is_built_by_pre_commit_and_runs_through_it(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        pytest.skip("no cargo on this machine")
+    cargo_home = Path(cargo).resolve().parent.parent
+    if (cargo_home.parent / ".rustup").is_dir():  # rustup's proxies: the real toolchains
+        monkeypatch.setenv("CARGO_HOME", str(cargo_home))
+        monkeypatch.setenv("RUSTUP_HOME", str(cargo_home.parent / ".rustup"))
+    rust_repo, rev = rust_hook_repo(tmp_path / "rust-hook")
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n-   repo: {rust_repo}\n    rev: {rev}\n    hooks:\n    -   id: no-crlf\n",
+    )
+    repo.write("validation.yaml", "version: 1\ngates:\n  - {id: no-crlf, pre-commit: no-crlf}\n")
+    repo.write("dos.txt", b"a\r\nb\r\n")
+    repo.write("unix.txt", "a\nb\n")
+    repo.commit("project")
+    gates, run_dir = _check(repo)
+    assert gates["no-crlf"]["outcome"] == "failed"
+    assert gates["no-crlf"]["reason"] == (
+        "hook no-crlf: `no-crlf [rust, via pre-commit]` exited with 1"
+    )
+    log = _log(run_dir, gates["no-crlf"])
+    theirs, output = pre_commit_run(repo.path)
+    assert theirs == {"no crlf": "Failed"}
+    assert "dos.txt: has CRLF" in log and "dos.txt: has CRLF" in output
+    assert "unix.txt" not in log and "unix.txt" not in output
+    assert len(list((tmp_path / "pre-commit-home").glob("*/rustenv-*"))) == 1  # built once
