@@ -132,3 +132,33 @@ def test_pre_commit_user_switches_and_commit_runs_hooks_through_gatekit(
     assert "gatekit" in (hooks_dir / "pre-commit").read_text()
     assert "pre-commit.com" in (hooks_dir / "pre-commit.pre-commit-framework").read_text()
     assert "echo mine ran" in (hooks_dir / "pre-commit.legacy").read_text()
+
+
+def test_init_hook_force_chains_a_hook_that_is_not_pre_commits(repo: Repo) -> None:
+    import subprocess
+
+    repo.write(
+        ".pre-commit-config.yaml",
+        "repos:\n-   repo: local\n    hooks:\n    -   id: no-fixme\n        name: no-fixme\n"
+        "        entry: FIXME\n        language: pygrep\n",
+    )
+    repo.commit("hooks")
+    hooks_dir = repo.path / ".git" / "hooks"
+    mine = hooks_dir / "pre-commit"
+    mine.write_text('#!/bin/sh\necho mine ran >> "$(git rev-parse --git-dir)/mine.log"\n')
+    mine.chmod(0o755)
+    proc = repo.gatekit("init", "--hook", "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert "set aside" not in proc.stdout
+    assert f"{hooks_dir / 'pre-commit.legacy'} runs first, before gatekit" in proc.stdout
+    repo.git("add", "validation.yaml")
+    repo.write("notes.txt", "FIXME later\n")
+    repo.git("add", "notes.txt")
+    commit = subprocess.run(
+        ["git", "commit", "-q", "-m", "fixme"], cwd=repo.path, capture_output=True, text=True
+    )
+    assert commit.returncode != 0
+    assert "no-fixme" in commit.stderr + commit.stdout
+    assert "notes.txt:1:FIXME later" in commit.stderr + commit.stdout
+    assert (repo.path / ".git" / "mine.log").read_text() == "mine ran\n"
+    assert "echo mine ran" in (hooks_dir / "pre-commit.legacy").read_text()
