@@ -129,7 +129,7 @@ def hook_commands(
     given = files if hook.pass_filenames else ()
     if hook.language in DIRECT_LANGUAGES:
         argv = hook_argv(hook)
-        shown = shlex.join(argv if hook.language != "pygrep" else ["pygrep", *argv[3:]])
+        shown = shlex.join(argv if hook.language != "pygrep" else ["pygrep", *argv[4:]])
         return [(c, len(c) - len(argv)) for c in batches(argv, given)], shown
     # pre-commit's own implementation of the language runs it, with every file
     shown = f"{shlex.join([hook.entry, *hook.args])} [{hook.language}, via pre-commit]"
@@ -158,4 +158,5 @@ def _through_pre_commit(
             "require_serial": hook.require_serial,
         },
     )
-    return [sys.executable, "-m", "gatekit.precommit.langrun", str(spec)]
+    # -I: gatekit's own modules, never a package of that name in the candidate (the cwd)
+    return [sys.executable, "-I", "-m", "gatekit.precommit.langrun", str(spec)]

@@ -18,6 +18,7 @@ CONFIG_FILE = ".pre-commit-config.yaml"
 DIRECT_LANGUAGES = frozenset(
     {"python", "system", "script", "unsupported", "unsupported_script", "fail", "pygrep"}
 )
+PYGREP = "pre_commit.languages.pygrep"
 STATE_FILE = ".install_state_v2"  # pre-commit writes it once an environment is complete
 _lock = threading.Lock()  # pre-commit's store and environments: one builder at a time
 
@@ -227,7 +228,8 @@ def hook_argv(hook: ResolvedHook) -> list[str]:
     import sys
 
     if hook.language == "pygrep":  # pre-commit's grep: the pattern is the entry
-        return [sys.executable, "-m", "pre_commit.languages.pygrep", *hook.args, hook.entry]
+        # -I: gatekit's own pre-commit, never a package of that name in the candidate
+        return [sys.executable, "-I", "-m", PYGREP, *hook.args, hook.entry]
     cmd = [*shlex.split(hook.entry), *hook.args]
     if hook.language in ("script", "unsupported_script") and hook.prefix:
         cmd[0] = str(Path(hook.prefix) / cmd[0])
