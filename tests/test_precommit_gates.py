@@ -178,3 +178,45 @@ def test_unknown_hook_is_an_error_naming_it(hooked: Repo) -> None:
     assert gates["x"]["reason"] == (
         ".pre-commit-config.yaml has no hook 'check-yml' (did you mean 'check-yaml'?)"
     )
+
+
+STAMP = """import sys
+
+for name in sys.argv[1:]:
+    with open(name, "a") as f:
+        f.write("stamp   \\n")
+"""
+
+
+def test_a_later_fixer_sees_an_earlier_fixers_file_it_did_not_fix_itself(
+    repo: Repo, hook_repos: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stamp adds a line with trailing blanks to x.cfg; trailing-whitespace (later in the
+    config) fixes only c.md in the candidate, but pre-commit runs it on stamp's output."""
+    hooks, _, home = hook_repos
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(home))
+    repo.write(
+        ".pre-commit-config.yaml",
+        "repos:\n-   repo: local\n    hooks:\n    -   id: stamp\n        name: stamp\n"
+        "        language: system\n        entry: python3 stamp.py\n        files: '[.]cfg$'\n"
+        f"-   repo: {hooks}\n    rev: v6.0.0\n    hooks:\n    -   id: trailing-whitespace\n",
+    )
+    repo.write("stamp.py", STAMP)
+    repo.write(
+        "validation.yaml",
+        "version: 1\ngates:\n  - {id: stamp, pre-commit: stamp}\n"
+        "  - {id: trailing-whitespace, pre-commit: trailing-whitespace}\n",
+    )
+    repo.write("x.cfg", "a\n")
+    repo.write("c.md", "text   \n")
+    repo.commit("project")
+    _pre_commit(repo)
+    pre_commit_wrote = {p: (repo.path / p).read_bytes() for p in ("x.cfg", "c.md")}
+    assert pre_commit_wrote == {"x.cfg": b"a\nstamp\n", "c.md": b"text\n"}
+    repo.git("checkout", "--", ".")
+    gates = _check(repo)
+    assert "made fixes" in str(gates["stamp"]["reason"])
+    assert "made fixes" in str(gates["trailing-whitespace"]["reason"])
+    proc = repo.gatekit("check", "--all", "--apply-fixes")
+    assert "applied fixes to 2 file(s): c.md, x.cfg" in proc.stderr
+    assert {p: (repo.path / p).read_bytes() for p in ("x.cfg", "c.md")} == pre_commit_wrote

@@ -1,13 +1,14 @@
 """Fixer hooks in sequence, as pre-commit runs them: a later hook sees earlier fixes.
 
 Gates run side by side on the candidate, so each pre-commit fixer's fix is made from
-the candidate as it is. Where two fixers changed the same file (trailing-whitespace,
-then end-of-file-fixer), pre-commit's result is the later hook run on the earlier
-hook's output. To apply exactly that, the fixes of pre-commit gates are combined in
-the order of their hooks in ``.pre-commit-config.yaml``: a checkout of the candidate
-receives each fix in turn, and a fixer whose files an earlier fixer changed runs again
-there, on those files, with the same command and environment as its gate. Fixes
-that touch different files combine as they are (nothing runs again).
+the candidate as it is. Where a fixer is given a file an earlier fixer changed
+(trailing-whitespace, then end-of-file-fixer), pre-commit's result is the later hook
+run on the earlier hook's output. To apply exactly that, the fixes of pre-commit gates
+are combined in the order of their hooks in ``.pre-commit-config.yaml``: a checkout of
+the candidate receives each fix in turn, and such a fixer runs again there, on those
+files, with the same command and environment as its gate. Fixes no later fixer is
+given combine as they are (nothing runs again, nothing is checked out). Hooks that
+made no fix of the candidate are taken to make none of the fixed files either.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def fixes_in_sequence(
     repo: pygit2.Repository, candidate_tree: str, plan: GatePlan, results: Sequence[GateResult]
 ) -> list[str]:
     """The fix trees to combine: other gates' as they are, the pre-commit gates' as one
-    tree made in config order (or as they are, when no two of them touch one file)."""
+    tree made in config order (or as they are, when no fixer is given a file an earlier
+    one changed)."""
     gates = {g.id: g for g in plan.gates}
     fixers: list[tuple[PlannedGate, str]] = []
     others: list[str] = []
@@ -50,19 +52,15 @@ def fixes_in_sequence(
         return others + [t for _, t in fixers]
     from gatekit.record.objects import diff_trees
 
-    changes = {g.id: diff_trees(repo, candidate_tree, tree) for g, tree in fixers}
-    touched = [p for g, _ in fixers for p in changes[g.id]]
-    if len(touched) == len(set(touched)):
-        return others + [t for _, t in fixers]
     hooks = _hooks(repo, candidate_tree, [g for g, _ in fixers])
     order = list(hooks)
     fixers.sort(key=lambda f: order.index(f[0].id))
-    combined = _combine(
-        repo,
-        candidate_tree,
-        [(g, hooks[g.id], {p: n for p, (_, n) in changes[g.id].items()}) for g, _ in fixers],
-    )
-    return [*others, combined]
+    steps = [
+        (g, hooks[g.id], {p: new for p, (_, new) in diff_trees(repo, candidate_tree, t).items()})
+        for g, t in fixers
+    ]
+    combined = _combine(repo, candidate_tree, steps)
+    return others + ([t for _, t in fixers] if combined is None else [combined])
 
 
 def _hooks(
@@ -95,7 +93,9 @@ def _combine(
     repo: pygit2.Repository,
     candidate_tree: str,
     fixers: Sequence[tuple[PlannedGate, ResolvedHook, Mapping[str, Entry | None]]],
-) -> str:
+) -> str | None:
+    """The fixes applied in turn, each fixer run again on the files earlier fixers changed
+    that it is given; None when no fixer is given another's file (they combine as they are)."""
     import pygit2
 
     from gatekit.precommit.select import Tagger, hook_files, tree_files
@@ -103,23 +103,26 @@ def _combine(
 
     tagger = Tagger(repo, tree_files(repo, candidate_tree))
     done: dict[str, Entry | None] = {}
+    ran = False
     with tempfile.TemporaryDirectory(prefix="gatekit-fixers-") as top:
         work = Path(top) / "tree"
-        _checkout(repo, candidate_tree, work)
         for gate, hook, own in fixers:
             again = hook_files(hook, [p for p, e in done.items() if e is not None], tagger)
+            rerun: dict[str, Entry | None] = {}
             if again:  # an earlier fixer changed files this one is given: it runs on them
+                if not ran:
+                    _checkout(repo, candidate_tree, work)
+                    ran = True
                 _write(repo, work, done)
                 _run(gate, hook, again, work, Path(top))
                 rerun = {p: _entry(repo, work, p, done[p]) for p in again}
-            else:
-                rerun = {}
             for path, entry in own.items():
                 if path not in rerun:
                     done[path] = entry
             done.update(rerun)
-    base = repo[candidate_tree].peel(pygit2.Tree)
-    return edit_tree(repo, base, done)
+    if not ran:
+        return None
+    return edit_tree(repo, repo[candidate_tree].peel(pygit2.Tree), done)
 
 
 def _checkout(repo: pygit2.Repository, tree: str, dest: Path) -> None:
