@@ -118,7 +118,11 @@ def test_plan_explain_names_the_hook_its_filters_stages_and_why(repo: Repo) -> N
     )
     assert shown["end-of-file-fixer"][1] == ("why: event 'pre-commit' is not one of ['pre-push']")
     assert shown["end-of-file-fixer"][2].endswith("stages: pre-push")
-    assert shown["trailing-whitespace"][2].endswith("stages: commit-msg")
+    assert shown["trailing-whitespace"][1] == "why: disabled in the configuration (enabled: false)"
+    assert shown["trailing-whitespace"][2].endswith(
+        "stages: commit-msg (none is a stage gatekit runs: commit, manual, pre-commit,"
+        " pre-push, push; so the gate never runs)"
+    )
 
 
 LOCAL_HOOKS = """files: ^src/

@@ -92,7 +92,7 @@ def _resolved_line(
         }
     )
     stages = "any" if len(hook.stages) >= _ALL_STAGES else ", ".join(hook.stages)
-    line = f"{head}; {filters}; stages: {stages}"
+    line = f"{head}; {filters}; stages: {stages}{_no_event(hook.stages)}"
     if gate.decision.value != "run":
         return line
     given = hook_files(hook, candidates, tagger)
@@ -118,8 +118,18 @@ def _entry_line(gate: PlannedGate, entry: tuple[str, Any, Mapping[str, Any]] | N
     shown = ", ".join(map(str, stages)) if isinstance(stages, list) and stages else "any"
     return (
         f"{head}; {filters} as configured (its repository's manifest may add more: a check"
-        f" resolves it); stages: {shown}"
+        f" resolves it); stages: {shown}{_no_event(stages if isinstance(stages, list) else [])}"
     )
+
+
+def _no_event(stages: Sequence[object]) -> str:
+    """What a hook of stages none of which is a gatekit event gets: a word why it never runs."""
+    from gatekit.config.precommit_layer import STAGE_EVENTS
+
+    if not stages or any(s in STAGE_EVENTS for s in stages):
+        return ""
+    known = ", ".join(sorted(STAGE_EVENTS))
+    return f" (none is a stage gatekit runs: {known}; so the gate never runs)"
 
 
 def _head(hook_id: str, repo: str, rev: str | None, language: str | None) -> str:
