@@ -13,7 +13,9 @@ made no fix of the candidate are taken to make none of the fixed files either.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -152,7 +154,7 @@ def _write(repo: pygit2.Repository, work: Path, changes: Mapping[str, Entry | No
         target.unlink(missing_ok=True)
         data: bytes = repo[entry.oid].data  # type: ignore[attr-defined]
         if entry.mode == 0o120000:
-            os.symlink(data, target)
+            os.symlink(os.fsdecode(data), target)
             continue
         target.write_bytes(data)
         target.chmod(0o755 if entry.mode == 0o100755 else 0o644)
@@ -164,7 +166,7 @@ def _entry(repo: pygit2.Repository, work: Path, path: str, before: Entry | None)
     target = work / path
     if not target.exists() and not target.is_symlink():
         return None
-    data = os.readlink(target).encode() if target.is_symlink() else target.read_bytes()
+    data = os.fsencode(os.readlink(target)) if target.is_symlink() else target.read_bytes()
     mode = before.mode if before is not None else 0o100644
     return Entry(str(repo.create_blob(data)), mode)
 
@@ -184,18 +186,29 @@ def _run(
     commands, shown = hook_commands(hook, files, tmp)
     for argv, _ in commands:
         try:
-            subprocess.run(
+            proc = subprocess.Popen(
                 argv,
                 cwd=work,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=gate.timeout,
-                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a timeout ends the hook's whole process group
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise UsageError(
-                f"hook {hook.id} (gate '{gate.id}') could not run again on the files an earlier"
-                f" fixer changed: `{shown}`: {exc}",
-                tip="apply the fixes one gate at a time: gatekit check --gate GATE --apply-fixes",
-            ) from None
+        except OSError as exc:
+            raise _rerun_error(gate, hook, shown, str(exc)) from None
+        try:
+            proc.wait(timeout=gate.timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise _rerun_error(gate, hook, shown, f"timed out after {gate.timeout:g}s") from None
+
+
+def _rerun_error(gate: PlannedGate, hook: ResolvedHook, shown: str, why: str) -> UsageError:
+    return UsageError(
+        f"hook {hook.id} (gate '{gate.id}') could not run again on the files an earlier fixer"
+        f" changed: `{shown}`: {why}",
+        tip="apply the fixes one gate at a time: gatekit check --gate GATE --apply-fixes",
+    )
