@@ -41,3 +41,93 @@ def config(hooks_repo: Path, ruff_repo: Path, extra: str = "") -> str:
     -   id: ruff-check
     -   id: ruff-format
 {extra}"""
+
+
+NODE_HOOK = """#!/usr/bin/env node
+const fs = require("fs");
+let bad = 0;
+for (const f of process.argv.slice(2)) {
+  if (fs.readFileSync(f, "utf8").includes("\\t")) {
+    console.log(`${f}: has a tab`);
+    bad = 1;
+  }
+}
+process.exit(bad);
+"""
+
+
+def node_hook_repo(dest: Path) -> tuple[Path, str]:
+    """A hook repository of ``language: node`` (hook ``no-tabs``): its path and commit.
+
+    Its package has no dependencies, so pre-commit builds its environment from the
+    system node and npm without the registry."""
+    dest.mkdir(parents=True)
+    (dest / "package.json").write_text(
+        '{"name": "no-tabs", "version": "1.0.0", "bin": {"no-tabs": "bin.js"}}\n'
+    )
+    (dest / "bin.js").write_text(NODE_HOOK)
+    (dest / "bin.js").chmod(0o755)
+    (dest / ".pre-commit-hooks.yaml").write_text(
+        "-   id: no-tabs\n    name: no tabs\n    entry: no-tabs\n    language: node\n"
+        "    types: [text]\n"
+    )
+    return _commit_all(dest)
+
+
+def pre_commit_run(path: Path, *args: str) -> tuple[dict[str, str], str]:
+    """``pre-commit run --all-files -v``: hook name -> Passed/Failed/Skipped, and its output."""
+    import os
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "-v", "--color", "never", *args],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SKIP": ""},
+        check=False,
+    )
+    out: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        for word in ("Passed", "Failed", "Skipped"):
+            if line.endswith(word) and "..." in line:
+                out[line.split("...")[0].strip(". ")] = word
+    return out, proc.stdout
+
+
+RUST_MAIN = """use std::fs;
+fn main() {
+    let mut bad = 0;
+    for f in std::env::args().skip(1) {
+        if fs::read(&f).map(|d| d.windows(2).any(|w| w == b"\\r\\n")).unwrap_or(false) {
+            println!("{}: has CRLF", f);
+            bad = 1;
+        }
+    }
+    std::process::exit(bad);
+}
+"""
+
+
+def rust_hook_repo(dest: Path) -> tuple[Path, str]:
+    """A hook repository of ``language: rust`` (hook ``no-crlf``, a crate without
+    dependencies: pre-commit builds it with the system cargo, offline)."""
+    (dest / "src").mkdir(parents=True)
+    (dest / "Cargo.toml").write_text(
+        '[package]\nname = "no-crlf"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n'
+    )
+    (dest / "src" / "main.rs").write_text(RUST_MAIN)
+    (dest / ".pre-commit-hooks.yaml").write_text(
+        "-   id: no-crlf\n    name: no crlf\n    entry: no-crlf\n    language: rust\n"
+        "    types: [text]\n"
+    )
+    return _commit_all(dest)
+
+
+def _commit_all(dest: Path) -> tuple[Path, str]:
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "hook"]):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return dest, rev

@@ -181,3 +181,14 @@ def test_forced_pre_push_hook_gives_both_hooks_the_pushed_refs(repo: Repo) -> No
     assert "bad.json:2" in push.stderr  # gatekit saw the pushed range after the legacy hook
     stdin = (repo.path / ".git" / "legacy-stdin").read_text()
     assert stdin == f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
+
+
+def test_forced_install_never_overwrites_a_chained_hook(repo: Repo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho second\n")
+    (hooks / "pre-commit.legacy").write_text("#!/bin/sh\necho first\n")
+    proc = repo.gatekit("hook", "install", "--force")
+    assert proc.returncode == 2
+    assert "pre-commit.legacy exists too" in proc.stderr
+    assert (hooks / "pre-commit").read_text() == "#!/bin/sh\necho second\n"
+    assert (hooks / "pre-commit.legacy").read_text() == "#!/bin/sh\necho first\n"

@@ -30,7 +30,7 @@ LOCAL = """-   repo: local
         entry: python3 -c "import sys; sys.exit(any('TODO' in open(f).read() for f in sys.argv[1:]))"
         files: '[.]py$'
 """
-FIXED = ("a.py", "b.txt", "c.md")
+FIXED = ("a.py", "b.txt", "c.md", "d.txt", "e.py")
 GATES = (
     "end-of-file-fixer",
     "trailing-whitespace",
@@ -65,9 +65,12 @@ def hooked(
         "validation.yaml",
         "version: 1\ngates:\n" + "".join(f"  - {{id: {g}, pre-commit: {g}}}\n" for g in GATES),
     )
-    repo.write("a.py", "x=1\n")  # ruff format's, not trailing-whitespace's: pre-commit's
-    repo.write("c.md", "text   \n")  # later hooks see earlier hooks' fixes, gates never do
-    repo.write("b.txt", "no newline at the end")
+    repo.write("a.py", "x=1\n")  # ruff format's fix
+    repo.write("c.md", "text   \n")  # trailing-whitespace's
+    repo.write("b.txt", "no newline at the end")  # end-of-file-fixer's
+    # two fixers of one file: pre-commit runs the later on the earlier's output
+    repo.write("d.txt", "both fixers   ")  # end-of-file-fixer, then trailing-whitespace
+    repo.write("e.py", "y=2   \n")  # trailing-whitespace, then ruff format (another repo)
     repo.write("bad.yaml", "a: [1\n")
     repo.write("ok.yaml", "a: 1\n")
     repo.write("todo.py", "# TODO: later\n")
@@ -130,14 +133,19 @@ def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
     assert gates["tags"]["outcome"] == "passed"
     # what pre-commit wrote, against what gatekit's fixes write
     pre_commit_wrote = {p: (hooked.path / p).read_bytes() for p in FIXED}
-    assert hooked.git("status", "--porcelain").split() == ["M", "a.py", "M", "b.txt", "M", "c.md"]
+    assert hooked.git("status", "--porcelain").split() == [x for p in FIXED for x in ("M", p)]
     hooked.git("checkout", "--", ".")
-    _check(hooked, "--apply-fixes")
+    fixers = {g: gates[g]["fix_tree"] for g in ("end-of-file-fixer", "trailing-whitespace")}
+    assert all(fixers.values())  # each gate's fix is its own, from the candidate as it is
+    proc = hooked.gatekit("check", "--all", "--apply-fixes")
+    assert "applied fixes to 5 file(s): a.py, b.txt, c.md, d.txt, e.py" in proc.stderr
     assert {p: (hooked.path / p).read_bytes() for p in FIXED} == pre_commit_wrote
     assert pre_commit_wrote == {
         "a.py": b"x = 1\n",
         "b.txt": b"no newline at the end\n",
         "c.md": b"text\n",
+        "d.txt": b"both fixers\n",
+        "e.py": b"y = 2\n",
     }
 
 
@@ -170,3 +178,45 @@ def test_unknown_hook_is_an_error_naming_it(hooked: Repo) -> None:
     assert gates["x"]["reason"] == (
         ".pre-commit-config.yaml has no hook 'check-yml' (did you mean 'check-yaml'?)"
     )
+
+
+STAMP = """import sys
+
+for name in sys.argv[1:]:
+    with open(name, "a") as f:
+        f.write("stamp   \\n")
+"""
+
+
+def test_a_later_fixer_sees_an_earlier_fixers_file_it_did_not_fix_itself(
+    repo: Repo, hook_repos: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stamp adds a line with trailing blanks to x.cfg; trailing-whitespace (later in the
+    config) fixes only c.md in the candidate, but pre-commit runs it on stamp's output."""
+    hooks, _, home = hook_repos
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(home))
+    repo.write(
+        ".pre-commit-config.yaml",
+        "repos:\n-   repo: local\n    hooks:\n    -   id: stamp\n        name: stamp\n"
+        "        language: system\n        entry: python3 stamp.py\n        files: '[.]cfg$'\n"
+        f"-   repo: {hooks}\n    rev: v6.0.0\n    hooks:\n    -   id: trailing-whitespace\n",
+    )
+    repo.write("stamp.py", STAMP)
+    repo.write(
+        "validation.yaml",
+        "version: 1\ngates:\n  - {id: stamp, pre-commit: stamp}\n"
+        "  - {id: trailing-whitespace, pre-commit: trailing-whitespace}\n",
+    )
+    repo.write("x.cfg", "a\n")
+    repo.write("c.md", "text   \n")
+    repo.commit("project")
+    _pre_commit(repo)
+    pre_commit_wrote = {p: (repo.path / p).read_bytes() for p in ("x.cfg", "c.md")}
+    assert pre_commit_wrote == {"x.cfg": b"a\nstamp\n", "c.md": b"text\n"}
+    repo.git("checkout", "--", ".")
+    gates = _check(repo)
+    assert "made fixes" in str(gates["stamp"]["reason"])
+    assert "made fixes" in str(gates["trailing-whitespace"]["reason"])
+    proc = repo.gatekit("check", "--all", "--apply-fixes")
+    assert "applied fixes to 2 file(s): c.md, x.cfg" in proc.stderr
+    assert {p: (repo.path / p).read_bytes() for p in ("x.cfg", "c.md")} == pre_commit_wrote

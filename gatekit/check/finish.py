@@ -98,9 +98,11 @@ def promote(
 
 
 def apply_fixes(repo: pygit2.Repository, candidate: Candidate, report: CheckReport) -> None:
+    from gatekit.precommit.sequence import fixes_in_sequence
     from gatekit.record.fixes import apply_fixes, combined_fix_tree
 
-    fix_trees = [g.fix_tree for g in report.result.gates if g.fix_tree]
+    # pre-commit fixers of one file combine in config order, as pre-commit runs them
+    fix_trees = fixes_in_sequence(repo, candidate.tree, report.plan, report.result.gates)
     if not fix_trees:
         report.messages.append("no fixes to apply")
         return

@@ -39,4 +39,14 @@ def run(args: argparse.Namespace) -> int:
             else uninstall(directory, hook)
         )
         print(f"gatekit: {hook} hook {change.action}: {change.path}")
+        if change.set_aside is not None:
+            print(
+                f"gatekit: pre-commit's {hook} hook set aside as {change.set_aside}, not run:"
+                " gatekit runs the hooks of .pre-commit-config.yaml as gates (with no"
+                " validation.yaml, or with `extends: pre-commit`), and running pre-commit's"
+                " hook too would run each of them twice (`gatekit hook uninstall`, then"
+                f" `pre-commit install -f --hook-type {hook}`, brings it back)"
+            )
+        if change.chained is not None and args.action == "install":
+            print(f"gatekit: {change.chained} runs first, before gatekit")
     return 0

@@ -92,5 +92,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.json or args.format == "json":
         print(plan.canonical_json())
     else:
-        print(render_plan(plan, explain=args.explain))
+        hooks = None
+        if args.explain and any(g.runner == "pre-commit" for g in plan.gates):
+            from pathlib import Path
+
+            from gatekit.git.repo import open_repo, workdir
+            from gatekit.precommit.explain import hook_lines
+
+            repo = open_repo(".")
+            hooks = hook_lines(repo, Path(workdir(repo)), plan)
+        print(render_plan(plan, explain=args.explain, hooks=hooks))
     return 0

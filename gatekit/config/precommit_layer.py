@@ -17,7 +17,7 @@ from gatekit.config.models import GATE_ID_PATTERN
 
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 EXTENDS_NAME = "pre-commit"
-_STAGES = {
+STAGE_EVENTS = {  # pre-commit stage -> gatekit event
     "pre-commit": "pre-commit",
     "commit": "pre-commit",
     "pre-push": "pre-push",
@@ -60,7 +60,7 @@ def hook_gates(data: Any) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
             }
             stages = hook.get("stages")
             if isinstance(stages, list) and stages:
-                events = sorted({_STAGES[s] for s in stages if s in _STAGES})
+                events = sorted({STAGE_EVENTS[s] for s in stages if s in STAGE_EVENTS})
                 if not events:
                     gate["enabled"] = False
                     gate["description"] += f": stages {stages} are not gatekit events"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gatekit.plan.model import GatePlan, PlannedGate
 
 
@@ -12,6 +14,8 @@ def _how(gate: PlannedGate) -> str:
         return f"nox -s {gate.nox}"
     if gate.runner == "builtin":
         return f"builtin {gate.builtin}"
+    if gate.runner == "pre-commit":
+        return f"pre-commit hook {gate.pre_commit}"
     return "manual"
 
 
@@ -46,7 +50,10 @@ def _limits(gate: PlannedGate) -> str:
     return ", ".join(parts) + (f" (enforced by {how})" if how else " (not enforced here)")
 
 
-def render_plan(plan: GatePlan, explain: bool = False) -> str:
+def render_plan(
+    plan: GatePlan, explain: bool = False, hooks: Mapping[str, str] | None = None
+) -> str:
+    """The plan's lines; ``hooks`` (gate id -> a line on its pre-commit hook) with explain."""
     ctx = plan.context
     lines = [f"plan {plan.plan_id[:12]}"]
     for ref in plan.policies:
@@ -69,6 +76,8 @@ def render_plan(plan: GatePlan, explain: bool = False) -> str:
         )
         if explain or gate.decision.value != "run":
             lines.append(f"  {'':<6}  {'':<{width}}  why: {gate.reason}")
+        if explain and hooks and gate.id in hooks:
+            lines.append(f"  {'':<6}  {'':<{width}}  {hooks[gate.id]}")
         shown = _limits(gate) if gate.decision.value == "run" else ""
         if shown:
             lines.append(f"  {'':<6}  {'':<{width}}  limits: {shown}")

@@ -17,7 +17,10 @@ from gatekit.results import Outcome
 from gatekit.run.retry import AttemptReport, TransientMatcher, judge
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gatekit.plan.model import PlannedGate
+    from gatekit.precommit.resolve import ResolvedHook
     from gatekit.run import limits, sandbox
     from gatekit.run.gate import GateRunner
 
@@ -48,7 +51,7 @@ def attempt(
     watch: limits.LimitWatch,
 ) -> AttemptReport:
     from gatekit.precommit.gatehook import HookSource
-    from gatekit.precommit.resolve import hook_argv, hook_env
+    from gatekit.precommit.resolve import hook_env
 
     t0 = time.monotonic()
     source = runner.hooks.pre_commit
@@ -93,14 +96,12 @@ def attempt(
             failure_class="deterministic",
             reason=f"hook {hook.id}: {hook.entry}",
         )
-    argv = hook_argv(hook)
     env_box = dataclasses.replace(box, env={**hook_env(hook, box.env), "PRE_COMMIT": "1"})
     deadline = time.monotonic() + gate.timeout
-    commands = list(batches(argv, files)) if hook.pass_filenames else [argv]
-    shown = shlex.join(argv)
+    commands, shown = hook_commands(hook, files, box.tmp, number)
     failed: AttemptReport | None = None
-    for command in commands:
-        log.write(f"$ {shown} ({len(command) - len(argv)} file(s))\n")
+    for command, given in commands:
+        log.write(f"$ {shown} ({given} file(s))\n")
         log.flush()
         res = runner._proc(gate, command, env_box, log, matcher, deadline - time.monotonic(), watch)
         breach = watch.ended(res)
@@ -116,3 +117,46 @@ def attempt(
             failed, reason=f"hook {hook.id}: {failed.reason}", duration=time.monotonic() - t0
         )
     return AttemptReport(Outcome.PASSED, time.monotonic() - t0, exit_code=0, command=shown)
+
+
+def hook_commands(
+    hook: ResolvedHook, files: Sequence[str], tmp: Path, number: int = 1
+) -> tuple[list[tuple[list[str], int]], str]:
+    """The commands that run ``hook`` on ``files`` (each with how many files it is given),
+    and the command as a person reads it."""
+    from gatekit.precommit.resolve import DIRECT_LANGUAGES, hook_argv
+
+    given = files if hook.pass_filenames else ()
+    if hook.language in DIRECT_LANGUAGES:
+        argv = hook_argv(hook)
+        shown = shlex.join(argv if hook.language != "pygrep" else ["pygrep", *argv[4:]])
+        return [(c, len(c) - len(argv)) for c in batches(argv, given)], shown
+    # pre-commit's own implementation of the language runs it, with every file
+    shown = f"{shlex.join([hook.entry, *hook.args])} [{hook.language}, via pre-commit]"
+    return [(_through_pre_commit(hook, given, tmp, number), len(given))], shown
+
+
+def _through_pre_commit(
+    hook: ResolvedHook, files: Sequence[str], tmp: Path, number: int
+) -> list[str]:
+    """The command that runs ``hook`` through pre-commit's language module (langrun)."""
+    import sys
+
+    from gatekit.precommit.langrun import write_spec
+
+    spec = tmp / f"gatekit-hook-{number}.json"
+    write_spec(
+        spec,
+        {
+            "language": hook.language,
+            "prefix": hook.prefix,
+            "language_version": hook.language_version,
+            "entry": hook.entry,
+            "args": list(hook.args),
+            "files": list(files),
+            "is_local": hook.repo == "local",
+            "require_serial": hook.require_serial,
+        },
+    )
+    # -I: gatekit's own modules, never a package of that name in the candidate (the cwd)
+    return [sys.executable, "-I", "-m", "gatekit.precommit.langrun", str(spec)]

@@ -17,7 +17,6 @@ from gatekit.errors import UsageError
 from gatekit.precommit.keys import tagger_for
 from gatekit.precommit.resolve import (
     CONFIG_FILE,
-    DIRECT_LANGUAGES,
     ResolvedHook,
     from_json,
     install,
@@ -87,11 +86,6 @@ class HookSource:
             raise UsageError(
                 f"{CONFIG_FILE} has no hook '{gate.pre_commit}'"
                 f"{did_you_mean(gate.pre_commit, tuple(hooks))}"
-            )
-        if hook.language not in DIRECT_LANGUAGES:
-            raise UsageError(
-                f"hook '{hook.id}' is of language '{hook.language}', which pre-commit gates do"
-                f" not run yet (they run: {', '.join(sorted(DIRECT_LANGUAGES))})"
             )
         if not is_built(hook):  # pre-commit builds it (and finds what it already has)
             self._resolved(root, fresh=True)

@@ -13,10 +13,12 @@ from typing import Any
 from gatekit.errors import UsageError
 
 CONFIG_FILE = ".pre-commit-config.yaml"
-# Languages whose hooks gatekit runs from their entry directly (others: not yet).
+# Languages whose hooks gatekit runs from their entry directly; every other language
+# pre-commit knows runs through pre-commit's own implementation (gatekit.precommit.langrun).
 DIRECT_LANGUAGES = frozenset(
-    {"python", "system", "script", "unsupported", "unsupported_script", "fail"}
+    {"python", "system", "script", "unsupported", "unsupported_script", "fail", "pygrep"}
 )
+PYGREP = "pre_commit.languages.pygrep"
 STATE_FILE = ".install_state_v2"  # pre-commit writes it once an environment is complete
 _lock = threading.Lock()  # pre-commit's store and environments: one builder at a time
 
@@ -164,9 +166,23 @@ def _source(src: str, config: Mapping[str, Any]) -> tuple[str, str | None]:
 
 def env_dir(hook: ResolvedHook) -> Path | None:
     """The environment pre-commit builds for the hook (None: the language has none)."""
-    if hook.language != "python":
+    if hook.language == "python":
+        return Path(hook.prefix) / f"py_env-{hook.language_version}"
+    if hook.language in DIRECT_LANGUAGES:
         return None
-    return Path(hook.prefix) / f"py_env-{hook.language_version}"
+    name = _environment_dirs().get(hook.language)
+    return None if name is None else Path(hook.prefix) / f"{name}-{hook.language_version}"
+
+
+def _environment_dirs() -> dict[str, str | None]:
+    """language -> the directory name pre-commit gives its environments (None: none)."""
+    from pre_commit.all_languages import languages
+
+    return {name: lang.ENVIRONMENT_DIR for name, lang in languages.items()}
+
+
+def known_language(language: str) -> bool:
+    return language in DIRECT_LANGUAGES or language in _environment_dirs()
 
 
 def is_built(hook: ResolvedHook) -> bool:
@@ -209,7 +225,11 @@ def from_json(items: Any) -> dict[str, ResolvedHook] | None:
 def hook_argv(hook: ResolvedHook) -> list[str]:
     """The hook's command before its file names."""
     import shlex
+    import sys
 
+    if hook.language == "pygrep":  # pre-commit's grep: the pattern is the entry
+        # -I: gatekit's own pre-commit, never a package of that name in the candidate
+        return [sys.executable, "-I", "-m", PYGREP, *hook.args, hook.entry]
     cmd = [*shlex.split(hook.entry), *hook.args]
     if hook.language in ("script", "unsupported_script") and hook.prefix:
         cmd[0] = str(Path(hook.prefix) / cmd[0])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from gatekit.precommit.resolve import ResolvedHook
 from gatekit.record.objects import tree_entries
@@ -65,7 +65,16 @@ class Tagger:
         return data
 
 
-def hook_files(hook: ResolvedHook, candidates: Sequence[str], tagger: Tagger) -> list[str]:
+class Tags(Protocol):
+    """What :func:`hook_files` reads: the files there are, and their ``identify`` tags."""
+
+    @property
+    def files(self) -> Mapping[str, tuple[int, str]]: ...
+
+    def tags(self, path: str) -> frozenset[str]: ...
+
+
+def hook_files(hook: ResolvedHook, candidates: Sequence[str], tagger: Tags) -> list[str]:
     """The paths of ``candidates`` the hook is given, in pre-commit's order (sorted)."""
     top_in, top_out = re.compile(hook.top_files), re.compile(hook.top_exclude)
     inc, exc = re.compile(hook.files), re.compile(hook.exclude)
