@@ -33,7 +33,6 @@ import contextlib
 import functools
 import json
 import os
-import platform
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -65,7 +64,7 @@ def environment_info() -> dict[str, str]:
         "python": ".".join(map(str, sys.version_info[:3])),
         "implementation": sys.implementation.name,
         "platform": sys.platform,
-        "machine": platform.machine(),
+        "machine": os.uname().machine,  # platform.machine(), without importing platform
         "gatekit": __version__,
     }
     found = _dist_info_versions(_TOOLS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
 import sys
 import time
 from collections.abc import Mapping
@@ -201,17 +200,20 @@ def _plan(
 
 def _recover(repo: pygit2.Repository) -> None:
     """Finish or undo an apply of fixes that a crash interrupted, before anything else."""
-    from gatekit.record.apply import recover_pending_apply
+    from gatekit.record.applystate import pending
 
-    recover_pending_apply(repo)
+    if pending(repo):
+        from gatekit.record.apply import recover_pending_apply
+
+        recover_pending_apply(repo)
 
 
 def environment() -> Environment:
     from gatekit.cache import environment_fingerprint
 
     return Environment(
-        python=platform.python_version(),
-        platform=f"{sys.platform}-{platform.machine()}",
+        python=sys.version.split()[0],  # platform.python_version(), without importing platform
+        platform=f"{sys.platform}-{os.uname().machine}",
         gatekit=__version__,
         fingerprint=environment_fingerprint(),
     )

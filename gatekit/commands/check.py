@@ -111,7 +111,7 @@ def _ci_mode(args: argparse.Namespace) -> bool:
     """--ci, or GITHUB_ACTIONS=true when neither a candidate nor an event is named."""
     if args.ci is not None:
         return bool(args.ci)
-    from gatekit.github.ci import is_actions
+    from gatekit.github import is_actions
 
     named = args.source or args.rev or args.merge or args.event
     return is_actions(os.environ) and not named

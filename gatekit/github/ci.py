@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 MAX_GROUP_BYTES = 512 * 1024  # of one gate's log inside its ::group:: (the file has it all)
 
 
-def is_actions(environ: Mapping[str, str]) -> bool:
-    return environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
-
-
 class CiReporter:
     """Phase changes as ``[gate] == phase`` lines; the gate's output comes in groups after."""
 

@@ -28,7 +28,6 @@ killed apply can leave temporary ``.*.gatekit-*.tmp`` files and a held
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -39,7 +38,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final
 
 from gatekit.errors import GatekitError, UnsafePathError
-from gatekit.git.repo import gatekit_dir, workdir
+from gatekit.git.repo import workdir
+from gatekit.record.applystate import index_path, pending, state_paths
 from gatekit.record.locks import LockBusyError, flocked, remove_quietly, wait_until
 from gatekit.record.objects import Entry
 
@@ -122,16 +122,6 @@ def read_worktree(root: Path, rel: str) -> tuple[bytes | None, int | None]:
 # --- locks and journal --------------------------------------------------------------
 
 
-def _index_path(repo: pygit2.Repository) -> Path:
-    return Path(repo.path) / "index"
-
-
-def _state_paths(repo: pygit2.Repository) -> tuple[Path, Path]:
-    key = hashlib.sha1(str(_index_path(repo)).encode()).hexdigest()[:20]
-    base = gatekit_dir(repo)
-    return base / "locks" / f"apply-{key}.flock", base / "apply" / f"{key}.json"
-
-
 def _write_json_atomic(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -150,7 +140,7 @@ def _index_lock(repo: pygit2.Repository, journal: Path) -> Iterator[Path]:
     mtime), then hard-linked into place: there is no moment where an
     ``index.lock`` of ours exists that the journal does not name.
     """
-    lock = _index_path(repo).with_name("index.lock")
+    lock = index_path(repo).with_name("index.lock")
     private = lock.with_name(f"index.lock.gatekit-{os.getpid()}")
     remove_quietly(private)
     os.close(os.open(private, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
@@ -189,9 +179,9 @@ def _index_lock(repo: pygit2.Repository, journal: Path) -> Iterator[Path]:
 
 def recover_pending_apply(repo: pygit2.Repository) -> str | None:
     """Finish or undo an apply interrupted by a crash. Returns "rolled back", "completed" or None."""
-    guard, journal = _state_paths(repo)
-    if not os.path.lexists(journal):
+    if not pending(repo):
         return None  # nothing to finish (an apply that starts now is alive: not ours to undo)
+    guard, journal = state_paths(repo)
     with flocked(guard, what="the gatekit apply lock"):
         return _recover(repo, journal)
 
@@ -216,7 +206,7 @@ def _recover(repo: pygit2.Repository, journal: Path) -> str | None:
             elif os.path.lexists(root / tmp):
                 os.replace(root / tmp, root / dest)
         if data.get("index") and os.path.exists(data["index"]):
-            os.replace(data["index"], _index_path(repo))
+            os.replace(data["index"], index_path(repo))
         outcome = "completed"
     else:
         for tmp, _dest in files:
@@ -226,11 +216,11 @@ def _recover(repo: pygit2.Repository, journal: Path) -> str | None:
             remove_quietly(Path(data["index"]))
             remove_quietly(Path(data["index"] + ".lock"))  # libgit2's, if killed mid-write
         outcome = "rolled back"
-    for private in _index_path(repo).parent.glob("index.lock.gatekit-*"):
+    for private in index_path(repo).parent.glob("index.lock.gatekit-*"):
         remove_quietly(private)
     lock = data.get("lock")
     if lock:
-        lock_path = _index_path(repo).with_name("index.lock")
+        lock_path = index_path(repo).with_name("index.lock")
         with contextlib.suppress(FileNotFoundError):
             st = os.lstat(lock_path)
             if [st.st_ino, st.st_mtime_ns] == lock:
@@ -322,13 +312,13 @@ def apply_changes(
     root = workdir(repo)
     for w in writes:
         safe_target(root, w.path)
-    guard, journal = _state_paths(repo)
+    guard, journal = state_paths(repo)
     with flocked(guard, what="the gatekit apply lock"):
         _recover(repo, journal)
         with _index_lock(repo, journal) as lock:
             lst = os.lstat(lock)
-            index_path = _index_path(repo)
-            new_index = index_path.with_name(f"index.gatekit-{os.getpid()}.tmp")
+            index_file = index_path(repo)
+            new_index = index_file.with_name(f"index.gatekit-{os.getpid()}.tmp")
             pid = os.getpid()
             files: list[tuple[str | None, str]] = []
             for n, w in enumerate(writes):
@@ -346,12 +336,12 @@ def apply_changes(
             }
             committed = False
             try:
-                if updates and index_path.exists():
-                    new_index.write_bytes(index_path.read_bytes())
+                if updates and index_file.exists():
+                    new_index.write_bytes(index_file.read_bytes())
                 if updates:
                     ix = pygit2.Index(str(new_index))
                 else:
-                    ix = pygit2.Index(str(index_path)) if index_path.exists() else pygit2.Index()
+                    ix = pygit2.Index(str(index_file)) if index_file.exists() else pygit2.Index()
                 problems = _check(repo, root, ix, writes, updates)
                 if problems:
                     raise ApplyRefusedError(problems)
@@ -380,7 +370,7 @@ def apply_changes(
                     record["state"] = "commit"
                     _write_json_atomic(journal, record)
                     committed = True
-                    _roll_forward(root, files, new_index if updates else None, index_path)
+                    _roll_forward(root, files, new_index if updates else None, index_file)
             finally:
                 if not committed:
                     for tmp, _dest in files:

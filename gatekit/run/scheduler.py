@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from gatekit.plan.model import Decision, GatePlan, PlannedGate
 from gatekit.results import GOOD_OUTCOMES, GateResult, Outcome
+from gatekit.run.gatepool import GatePool, Job
 from gatekit.run.proc import ProcessRegistry
 
 BAD_OUTCOMES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
@@ -121,12 +121,12 @@ class Scheduler:
 
     def run(self) -> dict[str, GateResult]:
         pending = self._predecide()
-        running: dict[Future[GateResult], str] = {}
+        running: dict[Job[GateResult], str] = {}
         pools: Counter[str] = Counter()
         exclusive = False
         stop_new = False
         jobs = max(1, self.sel.jobs)
-        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="gatekit-gate")
+        pool: GatePool[GateResult] = GatePool("gatekit-gate")
         try:
             while pending or running:
                 if not stop_new:
@@ -175,8 +175,8 @@ class Scheduler:
                     if stop_new:
                         break
                     continue
-                done, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
-                for fut in done:
+                pool.wait(timeout=0.25)
+                for fut in [job for job in running if job.done]:
                     gid = running.pop(fut)
                     gate = self._gates[gid]
                     if gate.pool is not None:
@@ -192,23 +192,23 @@ class Scheduler:
         except KeyboardInterrupt:
             self.interrupted = True
             self.registry.stop()
-            self._drain(running)
+            self._drain(running, pool)
             for gid in pending:
                 if gid not in self.results:
                     self._decide(self._gates[gid], Outcome.STOPPED, "not started: interrupted")
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
         return self.results
 
-    def _drain(self, running: dict[Future[GateResult], str]) -> None:
+    def _drain(self, running: dict[Job[GateResult], str], pool: GatePool[GateResult]) -> None:
         """After Ctrl-C: wait for the running gates to stop; a second Ctrl-C kills at once."""
         while running:
             try:
-                done, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
+                pool.wait(timeout=0.25)
             except KeyboardInterrupt:
                 self.registry.kill_now()
                 continue
-            for fut in done:
+            for fut in [job for job in running if job.done]:
                 gid = running.pop(fut)
                 res = self._collect(self._gates[gid], fut)
                 if (
@@ -218,7 +218,7 @@ class Scheduler:
                     res = res.model_copy(update={"outcome": Outcome.STOPPED})
                 self.results[gid] = res
 
-    def _collect(self, gate: PlannedGate, fut: Future[GateResult]) -> GateResult:
+    def _collect(self, gate: PlannedGate, fut: Job[GateResult]) -> GateResult:
         try:
             return fut.result()
         except Exception as exc:  # a bug in gatekit, never the gate's fault
