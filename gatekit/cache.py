@@ -184,19 +184,11 @@ def _local_inputs(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> 
         return []
     import pygit2
 
+    from gatekit.record.objects import tree_text
+
     tree = repo[tree_hex].peel(pygit2.Tree)
-
-    def read(rel: str) -> str | None:
-        try:
-            obj = tree[rel]
-        except KeyError:
-            return None
-        if not isinstance(obj, pygit2.Blob):
-            return None
-        return obj.data.decode("utf-8", "replace")
-
     try:
-        resolved = localdeps.resolve(deps, read)
+        resolved = localdeps.resolve(deps, lambda rel: tree_text(tree, rel))
     except localdeps.LocalDepsError:
         return [""]  # the gate fails on it; key it by the whole tree
     return [*resolved.read, *(p.path for p in resolved.local)]

@@ -93,3 +93,58 @@ def test_the_action_step_checks_plans_shards_and_collects(repo: Repo, tmp_path: 
     bad = _step(repo.path, env, command="lint")
     assert bad.returncode == 2
     assert "::error title=gatekit::unknown command 'lint' (check, matrix or collect)" in bad.stdout
+
+
+def _envkey(repo: Repo, tmp_path: Path) -> str:
+    """The action's "Key of gatekit's environments" step, run as the runner runs it."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "envkey")
+    cache = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache"))
+    assert "steps.envkey.outputs.key" in cache["with"]["key"]
+    out = tmp_path / f"output-{len(list(tmp_path.glob('output-*')))}"
+    env = dict(os.environ, GITHUB_OUTPUT=str(out))
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=repo.path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    key = read_outputs(out)["key"]
+    assert len(key) == 64 and int(key, 16) >= 0, key
+    return key
+
+
+def test_the_environment_cache_is_keyed_by_what_declares_the_environments(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """The key changes with an environment's deps, a requirement file it reads, or a file of
+    a local package it installs; not with a source file no environment is built from."""
+    repo.write("pkg/pyproject.toml", '[project]\nname = "pkg"\nversion = "1"\n')
+    repo.write("pkg/pkg/__init__.py", "")
+    repo.write("requirements.txt", "iniconfig\n")
+    repo.write("src/app.py", "print('app')\n")
+
+    def config(deps: list[str]) -> None:
+        gates = [{"id": "t", "session": {"deps": deps, "run": ["true"]}}, gate("plain", "pass")]
+        write_config(repo, gates)
+        repo.commit("config")
+
+    config(["./pkg", "-r requirements.txt", "pytest"])
+    first = _envkey(repo, tmp_path)
+    assert _envkey(repo, tmp_path) == first  # nothing built, nothing random
+
+    repo.write("src/app.py", "print('app 2')\n")
+    repo.commit("an unrelated change")
+    assert _envkey(repo, tmp_path) == first
+
+    repo.write("pkg/pkg/__init__.py", "VALUE = 1\n")
+    repo.commit("the local package changes")
+    second = _envkey(repo, tmp_path)
+    assert second != first
+
+    repo.write("requirements.txt", "iniconfig>=2\n")
+    repo.commit("a requirement file changes")
+    third = _envkey(repo, tmp_path)
+    assert third not in (first, second)
+
+    config(["./pkg", "-r requirements.txt", "pytest", "coverage"])
+    assert _envkey(repo, tmp_path) not in (first, second, third)

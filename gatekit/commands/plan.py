@@ -45,6 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="github-matrix: the runnable gates as a JSON matrix for strategy.matrix; "
         "dot (Graphviz) or mermaid: the needs graph with each gate's decision and reason",
     )
+    out.add_argument(
+        "--env-key",
+        action="store_true",
+        help="print one key of every gate environment the plan declares at HEAD (nothing is "
+        "built): what CI keeps gatekit's environments under between jobs",
+    )
     p.add_argument(
         "--shards",
         type=int,
@@ -79,7 +85,19 @@ def run(args: argparse.Namespace) -> int:
         base=args.base,
         all_paths=all_paths,
     )
-    if args.format == "github-matrix":
+    if args.env_key:
+        from gatekit.git.repo import open_repo
+        from gatekit.run.envdecl import cache_key
+
+        repo = open_repo(".")
+        if repo.head_is_unborn:
+            from gatekit.errors import UsageError
+
+            raise UsageError("--env-key: the repository has no commit yet")
+        import pygit2
+
+        print(cache_key(repo, str(repo.head.peel(pygit2.Commit).tree_id), plan))
+    elif args.format == "github-matrix":
         from gatekit.git.repo import open_repo
         from gatekit.plan.shards import github_matrix
         from gatekit.record.durations import recorded_durations

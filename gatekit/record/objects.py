@@ -138,3 +138,16 @@ def diff_trees(
             before, after = prev_before or before, prev_after or after
         out[path] = (before, after)
     return dict(sorted(out.items()))
+
+
+def tree_text(tree: pygit2.Tree, rel: str) -> str | None:
+    """The text of the file ``rel`` of ``tree`` (None: no such file)."""
+    import pygit2
+
+    try:
+        obj = tree[rel]
+    except KeyError:
+        return None
+    if not isinstance(obj, pygit2.Blob):
+        return None
+    return obj.data.decode("utf-8", "replace")
