@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import Repo
-from precommit_support import HOOKS_BUNDLE, RUFF_BUNDLE, clone_bundle, config
+from precommit_support import HOOKS_BUNDLE, RUFF_BUNDLE, clone_bundle, config, pre_commit_run
 
 pytestmark = pytest.mark.slow
 
@@ -86,23 +83,8 @@ def _check(repo: Repo, *args: str) -> dict[str, dict[str, object]]:
 
 
 def _pre_commit(repo: Repo) -> dict[str, str]:
-    """pre-commit run --all-files: hook id -> Passed/Failed/Skipped."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SKIP": ""},
-        check=False,
-    )
-    out: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith("- hook id: "):
-            continue
-        for word in ("Passed", "Failed", "Skipped"):
-            if line.endswith(word) and "." in line:
-                out[line.split(".")[0].strip()] = word
-    return out
+    """pre-commit run --all-files: hook name -> Passed/Failed/Skipped."""
+    return pre_commit_run(repo.path)[0]
 
 
 def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
