@@ -32,7 +32,7 @@ def declarations(repo: pygit2.Repository, tree_hex: str, plan: GatePlan) -> list
     tree = repo[tree_hex].peel(pygit2.Tree)
     found: dict[str, dict[str, Any]] = {}
     for gate in plan.gates:
-        decl = _declaration(repo, tree, gate)
+        decl = _declaration(tree, gate)
         if decl is not None:
             found[canonical.dumps(decl)] = decl
     return [found[k] for k in sorted(found)]
@@ -50,9 +50,7 @@ def cache_key(repo: pygit2.Repository, tree_hex: str, plan: GatePlan) -> str:
     return canonical.digest(body)
 
 
-def _declaration(
-    repo: pygit2.Repository, tree: pygit2.Tree, gate: PlannedGate
-) -> dict[str, Any] | None:
+def _declaration(tree: pygit2.Tree, gate: PlannedGate) -> dict[str, Any] | None:
     if gate.runner == "nox" and gate.nox is not None:
         return {"nox": gate.nox, "noxfile": _oid(tree, "noxfile.py")}
     if gate.runner != "session" or gate.session is None or not gate.session.deps:
