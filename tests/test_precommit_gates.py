@@ -87,7 +87,9 @@ def _pre_commit(repo: Repo) -> dict[str, str]:
     return pre_commit_run(repo.path)[0]
 
 
-def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
+def test_hooks_match_pre_commit_run_all_files(
+    hooked: Repo, hook_repos: tuple[Path, Path, Path]
+) -> None:
     gates = _check(hooked)
     # the same tree through pre-commit itself (it writes its fixes into the working tree)
     names = {
@@ -109,6 +111,12 @@ def test_hooks_match_pre_commit_run_all_files(hooked: Repo) -> None:
             theirs,
         )
     assert "hook check-yaml" in str(gates["check-yaml"]["reason"])
+    # the runbook's command to reproduce it finds the hook where pre-commit built it
+    runs = sorted((hooked.path / ".git" / "gatekit" / "runs").glob("2*"))
+    book = json.loads((runs[-1] / "reports" / "check-yaml.json").read_text())
+    home = str(hook_repos[2])
+    assert f"PATH={home}/" in book["next_action"], book["next_action"]
+    assert f"/bin:$PATH {book['command']}`" in book["next_action"]
     assert "made fixes" in str(gates["end-of-file-fixer"]["reason"])
     assert gates["no-todo"]["outcome"] == "failed"
     assert "hook no-todo" in str(gates["no-todo"]["reason"])

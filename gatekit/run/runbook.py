@@ -5,6 +5,8 @@ snapshot, and the failure's signature (which goes into the result record)."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -75,7 +77,9 @@ def write_runbook(
         fix_tree=result.fix_tree is not None,
         setting=setting,
     )
-    prose = _prose(gate, result, act, cls, command, shadow, env_cache, phase)
+    prose = _prose(
+        gate, result, act, cls, _reproducible(gate, command, env), shadow, env_cache, phase
+    )
     status.write_runbook(
         gate.id,
         phase=phase,
@@ -116,6 +120,17 @@ def write_runbook(
         json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return result
+
+
+def _reproducible(gate: PlannedGate, command: str | None, env: Mapping[str, str]) -> str | None:
+    """``command`` as a user can run it in the shadow: a hook's entry lives in the
+    environment pre-commit built, which the gate had first on its PATH."""
+    if command is None or gate.runner != "pre-commit":
+        return command
+    first = env.get("PATH", "").split(os.pathsep)[0]
+    if not first or first in os.environ.get("PATH", "").split(os.pathsep):
+        return command  # a system hook: the user's own PATH has it
+    return f"PATH={shlex.quote(first)}:$PATH {command}"
 
 
 def _setting(run_dir: Path, gate_id: str) -> str | None:
