@@ -154,3 +154,26 @@ def test_a_shadow_handed_to_the_user_is_not_marked_clean(staged: Repo) -> None:
     staged.git("add", "validation.yaml")
     _, doc = check_json(staged, "--staged", "--no-cache", "--no-record", expect=0)
     assert outcomes(doc) == {"sees": "passed"}, doc["gates"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_gate_that_writes_the_shadows_index_leaves_no_clean_mark(staged: Repo, mode: str) -> None:
+    """A gate's own git commands write the shadow's index outside its view: that check does
+    not mark the slot clean, so the next check of the same candidate refreshes it and its
+    gates see an index that is the candidate's."""
+    stage = (
+        "import subprocess, sys\n"
+        "clean = subprocess.run(['git', 'diff', '--cached', '--quiet']).returncode == 0\n"
+        "open('new.txt', 'w').write('x')\n"
+        "subprocess.run(['git', 'add', 'new.txt'], check=True)\n"
+        "sys.exit(0 if clean else 8)\n"
+    )
+    write_config(staged, [gate("stage", stage)])
+    staged.git("add", "validation.yaml")
+    shadows = staged.path / ".git" / "gatekit" / "shadows"
+    env = {"GATEKIT_ISOLATION": mode, "GATEKIT_NO_DAEMON": "1"}
+    for n in range(2):
+        _, doc = check_json(staged, "--staged", "--no-cache", "--no-record", env=env, expect=0)
+        assert outcomes(doc) == {"stage": "passed"}, (n, doc["gates"])
+        if mode == "overlay":
+            assert not (shadows / "s0.clean").exists()

@@ -76,10 +76,13 @@ class Shadow:
     tree: str
     _symlinks: tuple[str, ...] = field(default=(), repr=False)
     _lock_fd: int | None = field(default=None, repr=False)
+    # the index and HEAD as the candidate left them (see _admin_state)
+    admin: tuple[tuple[int, int, int], ...] | None = field(default=None, repr=False)
 
     def reset(self) -> None:
         _checkout(self.path, self.commit, self._lock_fd)
         _refuse_escaping_links(self.path, self._symlinks)
+        self.admin = _admin_state(self.path)  # the candidate's again, whatever a gate did
 
 
 class ShadowPool:
@@ -97,8 +100,10 @@ class ShadowPool:
 
         ``isolated``: the caller writes nothing into the shadow (gates wrote into their
         own views, or reset it after themselves), so once it is done in-process the slot
-        is marked clean at the candidate (see ``_clean_afterwards``). Not for a shadow
-        handed to a user (``gatekit shadow``), who may change anything in it."""
+        is marked clean at the candidate (see ``_clean_afterwards``), unless the shadow's
+        index or HEAD changed meanwhile (a gate's own git commands write them outside its
+        view). Not for a shadow handed to a user (``gatekit shadow``), who may change
+        anything in it."""
         scan = scan_tree(self.repo, candidate.tree)
         commit = candidate_commit(self.repo, candidate)
         with self._locked_slot() as (name, fd):
@@ -108,8 +113,11 @@ class ShadowPool:
             self._materialise(path, commit, fd, clean_at)
             shadow = Shadow(name, path, commit, candidate.tree, scan.symlinks, fd)
             _refuse_escaping_links(path, scan.symlinks)
+            shadow.admin = _admin_state(path)
             yield shadow
-            self._clean_afterwards(name, path, commit, fd, isolated)
+            # a gate's own git commands write the shadow's index and HEAD, outside its view
+            untouched = isolated and shadow.admin is not None and _admin_state(path) == shadow.admin
+            self._clean_afterwards(name, path, commit, fd, untouched)
 
     def path_for(self, name: str) -> Path:
         return self.root / name
@@ -379,6 +387,18 @@ def _is_valid_worktree(path: Path, common: Path) -> bool:
     return (
         (admin / "HEAD").is_file() and (admin / "commondir").is_file() and _is_under(admin, common)
     )
+
+
+def _admin_state(path: Path) -> tuple[tuple[int, int, int], ...] | None:
+    """(inode, size, mtime) of the shadow's index and HEAD in its admin directory (None:
+    unreadable), to tell whether anything wrote them."""
+    try:
+        text = (path / ".git").read_text().strip()
+        admin = Path(text.removeprefix("gitdir:").strip())
+        stats = [os.stat(admin / name) for name in ("index", "HEAD")]
+    except OSError:
+        return None
+    return tuple((st.st_ino, st.st_size, st.st_mtime_ns) for st in stats)
 
 
 def _is_under(path: Path, root: Path) -> bool:
