@@ -99,7 +99,9 @@ def _envkey(repo: Repo, tmp_path: Path) -> str:
     """The action's "Key of gatekit's environments" step, run as the runner runs it."""
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     step = next(s for s in action["runs"]["steps"] if s.get("id") == "envkey")
-    cache = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache"))
+    cache = next(
+        s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache")
+    )
     assert "steps.envkey.outputs.key" in cache["with"]["key"]
     out = tmp_path / f"output-{len(list(tmp_path.glob('output-*')))}"
     env = dict(os.environ, GITHUB_OUTPUT=str(out))
