@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from gatekit.precommit.select import Tagger
 
 
-def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> ResolvedHook | None:
-    """The gate's hook as the candidate's config resolves it (None: not resolved yet)."""
+def resolved_hooks(repo: pygit2.Repository, tree_hex: str) -> dict[str, ResolvedHook] | None:
+    """Every hook of the tree's config as resolved, in config order (None: not resolved
+    yet, or the tree has no config)."""
     import pygit2
 
     from gatekit.precommit.gatehook import memo_path, read_memo
@@ -25,9 +26,16 @@ def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> 
         blob = repo[tree_hex].peel(pygit2.Tree)[CONFIG_FILE]
     except KeyError:
         return None
-    if not isinstance(blob, pygit2.Blob) or gate.pre_commit is None:
+    if not isinstance(blob, pygit2.Blob):
         return None
-    hooks = read_memo(memo_path(repo, blob.data))
+    return read_memo(memo_path(repo, blob.data))
+
+
+def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> ResolvedHook | None:
+    """The gate's hook as the candidate's config resolves it (None: not resolved yet)."""
+    if gate.pre_commit is None:
+        return None
+    hooks = resolved_hooks(repo, tree_hex)
     return None if hooks is None else hooks.get(gate.pre_commit)
 
 

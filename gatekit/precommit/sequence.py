@@ -69,14 +69,9 @@ def _hooks(
     repo: pygit2.Repository, tree: str, gates: Sequence[PlannedGate]
 ) -> dict[str, ResolvedHook]:
     """gate id -> its hook, in the order of the hooks in the config."""
-    import pygit2
+    from gatekit.precommit.keys import resolved_hooks
 
-    from gatekit.precommit.gatehook import memo_path, read_memo
-    from gatekit.precommit.resolve import CONFIG_FILE
-
-    blob = repo[tree].peel(pygit2.Tree)[CONFIG_FILE]
-    assert isinstance(blob, pygit2.Blob)  # the gates ran from this very config
-    hooks = read_memo(memo_path(repo, blob.data)) or {}
+    hooks = resolved_hooks(repo, tree) or {}  # the gates ran from this very config
     order = list(hooks)
     found: dict[str, ResolvedHook] = {}
     for gate in gates:
@@ -100,10 +95,11 @@ def _combine(
     that it is given; None when no fixer is given another's file (they combine as they are)."""
     import pygit2
 
-    from gatekit.precommit.select import Tagger, hook_files, tree_files
+    from gatekit.precommit.keys import tagger_for
+    from gatekit.precommit.select import hook_files
     from gatekit.record.objects import edit_tree
 
-    tagger = Tagger(repo, tree_files(repo, candidate_tree))
+    tagger = tagger_for(repo, candidate_tree)  # the one the gates' keys used
     done: dict[str, Entry | None] = {}
     ran = False
     with tempfile.TemporaryDirectory(prefix="gatekit-fixers-") as top:
