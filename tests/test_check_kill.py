@@ -50,6 +50,17 @@ def _start(repo: Repo, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _duration(repo: Repo, *args: str) -> float:
+    """Seconds an unkilled check of this kind takes (the shortest of two runs)."""
+    times = []
+    for _ in range(2):
+        start = time.monotonic()
+        p = _start(repo, *args, "--chain", "timing")
+        assert p.wait(timeout=60) == 0, f"the unkilled check {args} failed"
+        times.append(time.monotonic() - start)
+    return min(times)
+
+
 def _kill_after(p: subprocess.Popen[bytes], delay: float) -> bool:
     """SIGKILL the gatekit process (only it: its gates are orphaned, as after a crash)."""
     time.sleep(delay)
@@ -82,10 +93,14 @@ def test_sigkill_at_random_moments_leaves_user_state_untouched(repo: Repo) -> No
     refs = user_refs(repo)
     rng = random.Random(1234)
     sources = (["--worktree"], ["--staged"], ["--rev", "HEAD"], ["--merge", "main", "feature"])
+    # Kill moments are drawn over how long each kind of check takes on this machine now,
+    # so they spread over its whole run however fast or loaded the machine is.
+    span = {tuple(args): _duration(repo, *args) for args in sources}
     killed = 0
     for i in range(TRIALS):
-        p = _start(repo, *sources[i % len(sources)], "--chain", "killed")
-        killed += _kill_after(p, rng.uniform(0, 0.8))
+        args = sources[i % len(sources)]
+        p = _start(repo, *args, "--chain", "killed")
+        killed += _kill_after(p, rng.uniform(0, span[tuple(args)]))
         assert _user_state_now(repo) == before, f"trial {i}"
         assert user_refs(repo) == refs, f"trial {i}"
         if i % 10 == 9:
