@@ -23,6 +23,7 @@ Prints medians and ratios; exit status 0 whatever the figures (it reports).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
 import tempfile
@@ -92,8 +93,11 @@ def in_process(tmp: Path, repeats: int) -> dict[str, float]:
 
     where = cgroup.layout()
     times: dict[str, list[float]] = {"none": [], "rlimit": []}
+    cold = f"{where.kind if where else ''}, entries not kept fast"
     if where is not None:
         times[where.kind] = []
+        times[cold] = []
+    kept_fast = cgroup.entries_kept_fast
     for _ in range(repeats):
         times["none"].append(once(plain))
         cgroup.use(None)
@@ -101,6 +105,12 @@ def in_process(tmp: Path, repeats: int) -> dict[str, float]:
         cgroup.use(where)
         if where is not None:
             times[where.kind].append(once(limited))
+            # what each command's entry costs without cgroup.entries_kept_fast
+            cgroup.entries_kept_fast = lambda wanted: contextlib.nullcontext()  # type: ignore[assignment,misc]
+            try:
+                times[cold].append(once(limited))
+            finally:
+                cgroup.entries_kept_fast = kept_fast  # type: ignore[misc]
     return {k: med(v) for k, v in times.items()}
 
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -307,3 +308,32 @@ def test_a_cgroup_that_cannot_be_made_falls_back_to_rlimits_and_says_so(
     r = res["ok"]
     assert r.outcome is Outcome.PASSED, r.reason
     assert r.limits_enforced == limits.without_cgroup() == limits.RLIMIT
+
+
+def _entry_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "gatekit-cgroup-entries"]
+
+
+@pytest.mark.skipif(WHERE is None or WHERE.kind != cgroup.V1, reason="cgroup v1 only")
+def test_entries_are_kept_fast_only_inside_the_block_and_gatekit_stays_where_it_was() -> None:
+    before = Path("/proc/self/cgroup").read_text()
+    with cgroup.entries_kept_fast(False):
+        assert _entry_threads() == []
+    with cgroup.entries_kept_fast(True):
+        assert _entry_threads() == ["gatekit-cgroup-entries"]
+        time.sleep(0.05)  # some no-op moves of gatekit into its own cgroups
+        assert Path("/proc/self/cgroup").read_text() == before
+        # a command started meanwhile still enters its own cgroup
+        group = cgroup.GateCgroup(WHERE, 64 * M, 64, None)
+        try:
+            out = subprocess.run(
+                [*group.enter_argv(), "cat", "/proc/self/cgroup"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        finally:
+            group.remove()
+        assert all(f"/gatekit/{d.name}" in out for d in group.dirs.values()), out
+    assert _entry_threads() == []
+    assert Path("/proc/self/cgroup").read_text() == before

@@ -22,7 +22,7 @@ from types import FrameType
 from gatekit.errors import UsageError
 from gatekit.plan.model import Decision, GatePlan
 from gatekit.results import GateResult, Outcome
-from gatekit.run import escapes
+from gatekit.run import cgroup, escapes, limits
 from gatekit.run.gate import GateRunner
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
@@ -78,7 +78,11 @@ def execute_plan(
             settle=runner.cached,
             runs_alone=writes.runs_alone,
         )
-        with _sigterm_interrupts():
+        enters = commands and any(
+            g.decision is Decision.RUN and runs_commands(g) and limits.uses_cgroup(g.limits)
+            for g in plan.gates
+        )
+        with _sigterm_interrupts(), cgroup.entries_kept_fast(enters):
             results = scheduler.run()
     finally:
         runner.close()
