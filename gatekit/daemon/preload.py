@@ -35,6 +35,9 @@ def preload() -> tuple[list[str], float]:
     started = time.monotonic()
     failures: list[str] = []
     modules: list[ModuleType] = []
+    from gatekit.git import libgit2
+
+    libgit2.load()  # pygit2 as an in-process check imports it
     for name in THIRD_PARTY:
         _import(name, failures)
     import gatekit

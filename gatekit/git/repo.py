@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 def open_repo(path: str | Path = ".") -> pygit2.Repository:
     """Open the repository containing ``path`` (searching upwards)."""
+    from gatekit.git import libgit2
+
+    libgit2.load()
     import pygit2
 
     start = Path(path).resolve()
