@@ -98,10 +98,14 @@ class Record:
     def _converters(cls) -> dict[str, _Convert]:
         found = cls.__converters__
         if found is None:
-            hints = typing.get_type_hints(cls)
             found = {}
+            hints: dict[str, Any] | None = None
+            written = _annotations(cls)
             for name in cls.__fields__:
-                convert = _converter(hints[name])
+                known, convert = _plain(written.get(name))
+                if not known:  # evaluate the annotations (compiling each) only when needed
+                    hints = typing.get_type_hints(cls) if hints is None else hints
+                    convert = _converter(hints[name])
                 if convert is not None:
                     found[name] = convert
             cls.__converters__ = found
@@ -227,6 +231,53 @@ def _to_dict(value: _Convert | None) -> _Convert:
         return {k: value(x) for k, x in v.items()}
 
     return convert
+
+
+def _annotations(cls: type) -> dict[str, Any]:
+    """Each field's annotation as written (a string, with postponed evaluation)."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        out.update(inspect.get_annotations(klass))
+    return out
+
+
+_SCALARS = frozenset({"str", "int", "bool"})  # kept as given
+
+
+def _plain(written: Any) -> tuple[bool, _Convert | None]:
+    """(True, converter) for an annotation of builtin types read without evaluating it
+    (what :func:`_converter` gives for the evaluated type); (False, None) otherwise.
+
+    ``typing.get_type_hints`` compiles every annotation string: ~130 for the records a
+    check reads and writes, most of them ``str``, ``int | None`` or ``tuple[str, ...]``."""
+    if not isinstance(written, str):
+        return False, None
+    text = written.strip()
+    optional = text.endswith(" | None")
+    if optional:
+        text = text[: -len(" | None")]
+    convert: _Convert | None
+    if text in _SCALARS:
+        convert = None
+    elif text == "float":
+        convert = _to_float
+    elif text.startswith(("tuple[", "list[")) and text.endswith("]"):
+        kind, _, inner = text[:-1].partition("[")
+        if kind == "tuple":
+            if not inner.endswith(", ..."):
+                return False, None
+            inner = inner[: -len(", ...")]
+        if inner not in _SCALARS:
+            return False, None
+        convert = _to_sequence(tuple if kind == "tuple" else list, None)
+    elif text.startswith("dict[") and text.endswith("]"):
+        key, sep, value = text[len("dict[") : -1].partition(", ")
+        if not sep or key not in _SCALARS or value not in _SCALARS:
+            return False, None
+        convert = _to_dict(None)
+    else:
+        return False, None
+    return True, (_optional(convert) if optional and convert is not None else convert)
 
 
 def _converter(hint: Any) -> _Convert | None:

@@ -132,3 +132,41 @@ def test_a_record_is_frozen_compared_by_value_and_copied_with_updates() -> None:
     assert gate.model_copy() == gate and gate.model_copy() is not gate
     with pytest.raises(TypeError, match="missing field 'wall'"):
         results.Cost()  # type: ignore[call-arg]
+
+
+PROBES: tuple[object, ...] = (1, 2.5, "x", None, True, [1, "a"], ("b",), {"k": "v"}, {"k": 1})
+
+
+def _applied(convert: object, value: object) -> object:
+    if convert is None:
+        return ("kept", value)
+    try:
+        out = convert(value)  # type: ignore[operator]
+    except (TypeError, ValueError) as exc:
+        return ("refused", type(exc).__name__)
+    return ("made", type(out).__name__, out)
+
+
+@pytest.mark.parametrize(("record", "twin"), PAIRS, ids=[r.__name__ for r, _ in PAIRS])
+def test_annotations_read_without_evaluation_convert_as_the_evaluated_types(
+    record: type[Record], twin: type[BaseModel]
+) -> None:
+    """``frozen._plain`` reads common annotations as written (no compile of the string); for
+    each it must convert every probe value exactly as the converter of the evaluated type."""
+    import typing
+
+    from gatekit import frozen
+
+    hints = typing.get_type_hints(record)
+    written = frozen._annotations(record)
+    for name in record.__fields__:
+        known, fast = frozen._plain(written[name])
+        if not known:
+            continue
+        slow = frozen._converter(hints[name])
+        for value in PROBES:
+            assert _applied(fast, value) == _applied(slow, value), (name, written[name], value)
+    assert all(
+        frozen._plain(a)[0] for a in ("str", "int | None", "tuple[str, ...]", "dict[str, str]")
+    )
+    assert not any(frozen._plain(a)[0] for a in ("Outcome", "tuple[Finding, ...]", "int | float"))
