@@ -9,7 +9,8 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from gatekit.lazyclass import dataclass
 
 
 class ExitCode(enum.IntEnum):

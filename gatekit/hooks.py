@@ -6,10 +6,10 @@ import os
 import shlex
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 MARKER = "# installed by gatekit: do not edit (gatekit hook uninstall removes it)"
 

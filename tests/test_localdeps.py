@@ -322,7 +322,7 @@ def test_gc_removes_local_builds_unused_for_long_and_keeps_the_others(repo: Repo
     import os
     import time
 
-    from gatekit.run.noxenv import default_cache_dir
+    from gatekit.run.envcache import default_cache_dir
 
     local = default_cache_dir() / "local"
     now = time.time()

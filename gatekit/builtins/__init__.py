@@ -15,14 +15,14 @@ records the gate as ``error`` with the message).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2
@@ -78,6 +78,8 @@ def known_builtins() -> tuple[str, ...]:
 def get_builtin(name: str) -> Builtin:
     module_name = REGISTRY.get(name)
     if module_name is None:
+        import difflib
+
         close = difflib.get_close_matches(name, REGISTRY, n=1)
         tip = (
             f"did you mean {close[0]!r}?" if close else "built-ins: " + ", ".join(known_builtins())

@@ -24,12 +24,13 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from gatekit.builtins._files import escapes_root, resolve_inside
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 _LOCK = threading.Lock()
 # (file path, sha256 of its bytes, settings key) -> hits; only touched under _LOCK.

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gatekit.builtins import BuiltinContext, run_builtin
 from gatekit.globs import match_any
 
 if TYPE_CHECKING:
@@ -42,6 +41,9 @@ def builtin_hook(
     def run(gate: PlannedGate, shadow_path: Path) -> tuple[bool, tuple[Finding, ...], str]:
         if gate.builtin is None:
             raise ValueError(f"gate {gate.id} is not a built-in gate")
+        # the registry, on the first built-in gate (a check of session gates never loads it)
+        from gatekit.builtins import BuiltinContext, run_builtin
+
         ctx = BuiltinContext(
             root=shadow_path,
             paths=gate_paths(gate, changed),

@@ -8,13 +8,13 @@ plugin/filter settings and its audit labels (``is_secret``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.builtins._files import check_relative, resolve_inside
 from gatekit.builtins._secretscan import load_baseline, settings
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gatekit.check.request import CheckReport
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     from gatekit.git.candidate import CandidateSpec

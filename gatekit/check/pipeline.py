@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 def new_run_id() -> str:
     """Unique and sortable; never part of hashed content."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return f"{stamp}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
@@ -90,9 +89,19 @@ def run_check(
     except BaseException:
         runfile.finish(run_dir, state="error", verdict=None, exit_code=None)
         raise
-    from gatekit.operator.recover import finish_run
+    from gatekit.operator import clientwatch
 
-    finish_run(run_dir, report.result.verdict.value, report.exit_code)
+    if clientwatch.client_gone():  # a daemon worker whose client went away: crashed
+        from gatekit.operator.recover import client_gone_run
+
+        client_gone_run(run_dir)
+    else:
+        runfile.finish(
+            run_dir,
+            state="finished",
+            verdict=report.result.verdict.value,
+            exit_code=report.exit_code,
+        )
     return report
 
 
@@ -110,7 +119,7 @@ def _run(
 ) -> CheckReport:
     from gatekit.check.selection import relabel
 
-    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     cache = result_cache(repo, candidate, request.all_paths) if request.use_cache else None
     results, guard_changes, shadow_commit = execute(
         repo, request, plan, candidate, run_dir, reporter, cache, env

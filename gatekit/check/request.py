@@ -5,9 +5,11 @@ The stages of :mod:`gatekit.check` import this module and nothing above them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -30,9 +29,11 @@ def _check(plan: GatePlan, ids: Sequence[str], what: str) -> None:
     known = [g.id for g in plan.gates]
     for gid in ids:
         if gid not in known:
-            close = difflib.get_close_matches(gid, known, n=1)
-            tip = f"did you mean {close[0]!r}?" if close else f"gates: {', '.join(known) or 'none'}"
-            raise UsageError(f"{what} names {gid!r}: no such gate in the plan", tip=tip)
+            from gatekit.config.suggest import gate_tip
+
+            raise UsageError(
+                f"{what} names {gid!r}: no such gate in the plan", tip=gate_tip(gid, known)
+            )
 
 
 def extra_skips(repo: pygit2.Repository, request: CheckRequest, plan: GatePlan) -> dict[str, str]:

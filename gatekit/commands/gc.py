@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.older_than < 0 or (args.keep is not None and args.keep < 0):
         raise UsageError("--older-than and --keep take numbers >= 0")
     from gatekit.run import localgc
-    from gatekit.run.noxenv import default_cache_dir
+    from gatekit.run.envcache import default_cache_dir
 
     repo = open_repo(".")
     envs = default_cache_dir()

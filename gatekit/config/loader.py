@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from gatekit.config.suggest import did_you_mean
 from gatekit.config.validate import validate_model
 from gatekit.config.yamlsource import Location, PathKey, Positions, format_path, load_yaml
 from gatekit.errors import ConfigError, ConfigIssue, UsageError
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import PolicyRef
 from gatekit.resources import policies_dir, shipped_policies
 

@@ -7,10 +7,10 @@ gate's keys, a new id is appended).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from gatekit.config.yamlsource import Positions
+from gatekit.lazyclass import dataclass
 
 _PER_FILE_KEYS = {"extends", "policy_version", "effective"}
 

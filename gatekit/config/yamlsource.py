@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
 
 from gatekit.errors import ConfigIssue
+from gatekit.lazyclass import dataclass
 
 PathKey = tuple[str | int, ...]
 

@@ -10,12 +10,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from gatekit.daemon import client, protocol
 from gatekit.errors import UsageError
 from gatekit.git.gitproc import without_location
+from gatekit.lazyclass import dataclass
 
 START_TIMEOUT = 60.0  # seconds for the server to import everything and listen
 LOG_LIMIT = 1 << 20  # the log is started afresh beyond this size

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -31,6 +29,7 @@ from gatekit.git import memo
 from gatekit.git.gitproc import describe_failure, run_git
 from gatekit.git.repo import current_branch, gatekit_dir, workdir
 from gatekit.git.safety import scan_tree
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2
@@ -236,6 +235,8 @@ def _staged(repo: pygit2.Repository, spec: CandidateSpec) -> _Resolved:
 
 @register_source("worktree")
 def _worktree(repo: pygit2.Repository, spec: CandidateSpec) -> _Resolved:
+    import tempfile
+
     top = workdir(repo)
     source_index = _index_path(repo)
     _load_index(repo, source_index)  # refuses an index with conflicts, like 'git commit -a'

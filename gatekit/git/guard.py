@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.git.repo import common_dir
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2

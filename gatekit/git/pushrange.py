@@ -10,10 +10,10 @@ A new branch is compared against where it forked from the remote's default branc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2

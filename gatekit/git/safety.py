@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from gatekit.atomicfile import save_quietly
 from gatekit.errors import UnsafePathError
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2

@@ -32,7 +32,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -41,6 +41,7 @@ from gatekit.errors import RepositoryError, UnsafePathError
 from gatekit.git.gitproc import describe_failure, run_git
 from gatekit.git.repo import common_dir, gatekit_dir
 from gatekit.git.safety import scan_tree, unsafe_symlinks
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2

@@ -18,11 +18,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from gatekit import __version__
 from gatekit.errors import GatekitError
+from gatekit.lazyclass import dataclass
 
 DEFAULT_API = "https://api.github.com"
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gatekit.errors import UsageError
 from gatekit.git.candidate import CandidateSpec
+from gatekit.lazyclass import dataclass
 
 ZERO = "0" * 40
 EVENTS = {

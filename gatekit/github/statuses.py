@@ -10,10 +10,11 @@ the check run out (``checks: write`` is not granted).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from gatekit.github.api import Forbidden, GitHubApi
+from gatekit.lazyclass import dataclass
 from gatekit.results import GateResult, Outcome, RunResult, Verdict
 
 DESCRIPTION_MAX = 140

@@ -10,8 +10,9 @@ at most ``LIMIT`` per level and one closing notice counting what it left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+from gatekit.lazyclass import dataclass
 
 Level = Literal["error", "warning", "notice"]
 LIMIT = 10  # annotations per level per step the runner shows

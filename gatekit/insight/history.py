@@ -7,11 +7,11 @@ history reads the same on every machine that fetched the chain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gatekit import canonical
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
     import pygit2
@@ -46,6 +45,8 @@ def _anchor(repo: pygit2.Repository, write: bool) -> str:
 
 
 def record(repo: pygit2.Repository, gate: str, action: str, why: str) -> Decision:
+    from datetime import UTC, datetime
+
     from gatekit.record.notes import append_notes
     from gatekit.record.objects import signature
 

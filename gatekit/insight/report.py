@@ -3,12 +3,13 @@ machine ran the check, its run directory (timeline, runbooks, logs, plan)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.insight.history import Run
 from gatekit.insight.rundir import RunDir, spans
+from gatekit.lazyclass import dataclass
 from gatekit.results import GateResult, RunResult
 
 if TYPE_CHECKING:

@@ -11,11 +11,12 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gatekit.lazyclass import dataclass
 from gatekit.phases import ACTIVE_PHASES
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
 from gatekit.insight.history import Run
+from gatekit.lazyclass import dataclass
 from gatekit.results import GateResult, Outcome
 
 RAN = frozenset(

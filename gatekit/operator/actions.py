@@ -18,7 +18,7 @@ Actions (stable, documented in the README, "Operating runs"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from gatekit.lazyclass import dataclass
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +133,8 @@ def snapshot(
     mask: Callable[[str], str] | None = None,
 ) -> Path:
     """Write one snapshot; returns its directory (relative paths go in runbooks)."""
+    from datetime import UTC, datetime
+
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     out = run_dir / "forensics" / gate_id / stamp
     out.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,9 @@ import fcntl
 import hashlib
 import os
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 
+from gatekit.lazyclass import dataclass
 from gatekit.operator import procs, runfile
 from gatekit.operator.rundir import active_ids
 

@@ -12,8 +12,9 @@ import contextlib
 import os
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from gatekit.lazyclass import dataclass
 
 PROC = Path("/proc")
 

@@ -33,15 +33,12 @@ CLAIM = "recovered"
 WATCHDOG_DEFAULT = 900.0
 
 
-def finish_run(run_dir: Path, verdict: str, exit_code: int) -> None:
-    """The run's own end. In a daemon worker whose client went away, the run is crashed."""
+def client_gone_run(run_dir: Path) -> None:
+    """The end of a run of a daemon worker whose client went away: the run is crashed."""
     from gatekit.operator import clientwatch
 
-    if clientwatch.client_gone():
-        doc = runfile.read(run_dir) or {}
-        mark_crashed(run_dir, doc, why=clientwatch.why(), code=CLIENT_GONE, interrupted=True)
-        return
-    runfile.finish(run_dir, state="finished", verdict=verdict, exit_code=exit_code)
+    doc = runfile.read(run_dir) or {}
+    mark_crashed(run_dir, doc, why=clientwatch.why(), code=CLIENT_GONE, interrupted=True)
 
 
 def recover_runs(gatekit_dir: Path, report: bool = True) -> list[str]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gatekit.lazyclass import dataclass
 from gatekit.operator import runfile
 from gatekit.phases import ACTIVE_PHASES
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,11 @@ def _host() -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """UTC to the millisecond, ``2026-01-31T12:00:00.123Z`` (no datetime import: every
+    run writes its run file)."""
+    ns = time.time_ns()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000))
+    return f"{stamp}.{ns // 1_000_000 % 1000:03d}Z"
 
 
 def owner_record() -> dict[str, Any]:

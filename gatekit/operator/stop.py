@@ -12,11 +12,12 @@ confirmed gone).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from gatekit import phases
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 from gatekit.operator import control, rundir, runfile
 
 WAIT_RECORDED = 10.0  # seconds to wait for the run to record the stop

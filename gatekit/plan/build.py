@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from gatekit.config.loader import LoadedConfig, load_config
+from gatekit.lazyclass import dataclass
 from gatekit.plan.compile import compile_plan, make_context
 from gatekit.plan.model import GatePlan
 

@@ -8,12 +8,12 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.atomicfile import save_quietly
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 from gatekit.precommit.keys import tagger_for
 from gatekit.precommit.resolve import (
     CONFIG_FILE,

@@ -6,11 +6,11 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 
 CONFIG_FILE = ".pre-commit-config.yaml"
 # Languages whose hooks gatekit runs from their entry directly; every other language

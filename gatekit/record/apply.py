@@ -33,12 +33,12 @@ import os
 import signal
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final
 
 from gatekit.errors import GatekitError, UnsafePathError
 from gatekit.git.repo import workdir
+from gatekit.lazyclass import dataclass
 from gatekit.record.applystate import index_path, pending, state_paths
 from gatekit.record.locks import LockBusyError, flocked, remove_quietly, wait_until
 from gatekit.record.objects import Entry

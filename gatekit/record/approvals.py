@@ -8,11 +8,11 @@ An approval is one JSON line in the note of the candidate *tree* object in
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gatekit import canonical
+from gatekit.lazyclass import dataclass
 from gatekit.record.notes import NOTES_REF, append_notes, read_note_lines
 
 if TYPE_CHECKING:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit import canonical
 from gatekit.errors import UsageError
+from gatekit.lazyclass import dataclass
 from gatekit.record.notes import append_notes, read_note_lines, read_records, remove_notes
 from gatekit.record.objects import signature
 from gatekit.record.refs import read_ref, update_ref

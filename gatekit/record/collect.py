@@ -10,9 +10,9 @@ never arrived), never a pass.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gatekit.lazyclass import dataclass
 from gatekit.results import GateResult, Outcome, RunResult
 
 if TYPE_CHECKING:

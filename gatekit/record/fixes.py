@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
 from gatekit.git.gitproc import without_location
 from gatekit.git.repo import workdir
+from gatekit.lazyclass import dataclass
 from gatekit.record.apply import (
     REGULAR,
     ApplyRefusedError,

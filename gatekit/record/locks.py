@@ -24,11 +24,12 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from gatekit.atomicfile import write_atomic
 from gatekit.errors import GatekitError
+from gatekit.lazyclass import dataclass
 
 LOCK_TIMEOUT = 30.0  # seconds a writer waits for a busy lock before giving up
 

@@ -15,12 +15,12 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.errors import RepositoryError
 from gatekit.git.repo import workdir
+from gatekit.lazyclass import dataclass
 from gatekit.record.apply import (
     EXEC,
     LINK,

@@ -18,10 +18,11 @@ non-fast-forward fetches, merges and retries (bounded).
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from gatekit.errors import GatekitError, RepositoryError
+from gatekit.lazyclass import dataclass
 from gatekit.record.checkpoints import CHAIN_PREFIX, REMOTE_PREFIX, sanitize_chain
 from gatekit.record.fixes import clean_git_env
 from gatekit.record.notes import NOTES_REF, merge_notes

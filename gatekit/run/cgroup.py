@@ -42,9 +42,9 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from gatekit.lazyclass import dataclass
 from gatekit.record.locks import pid_exists
 
 V1 = "cgroup-v1"

@@ -11,7 +11,6 @@ caller to exit with 130.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import signal
 import threading
@@ -104,13 +103,9 @@ def _check_ids(plan: GatePlan, ids: tuple[str, ...], flag: str) -> None:
     known = [g.id for g in plan.gates]
     for gid in ids:
         if gid not in known:
-            close = difflib.get_close_matches(gid, known, n=1)
-            tip = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"gates in the plan: {', '.join(known) or 'none'}"
-            )
-            raise UsageError(f"{flag} {gid}: no such gate in the plan", tip=tip)
+            from gatekit.config.suggest import gate_tip
+
+            raise UsageError(f"{flag} {gid}: no such gate in the plan", tip=gate_tip(gid, known))
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from gatekit.plan.model import PlannedGate
 from gatekit.results import GateResult
-from gatekit.run import noxenv
 
 FIX_REASON = "made fixes: apply with gatekit check --apply-fixes"
 
@@ -44,6 +43,8 @@ def next_action(
     if result.fix_tree:
         return f"The gate rewrote files. Apply its fixes with `gatekit check --apply-fixes`, then re-run `{rerun}`."
     if cls == "environment":
+        from gatekit.run import noxenv
+
         key = noxenv.spec_for(gate)
         where = f" ({cache / key.key})" if key else ""
         return (

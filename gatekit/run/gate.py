@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
-import traceback
 from pathlib import Path
 from typing import IO
 
 from gatekit.operator import control, runfile
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Cost, Finding, GateResult, Outcome, add_costs
-from gatekit.run import escapes, limits, noxenv, sandbox, sessionenv, usage
+from gatekit.run import escapes, limits, sandbox, usage
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
 from gatekit.run.owned import RunWrites
@@ -104,6 +103,8 @@ class GateRunner:
         try:
             result = self._run(gate, log, start)
         except Exception as exc:  # a gatekit bug: keep the evidence, never crash the run
+            import traceback
+
             log.write("gatekit crashed while running this gate:\n" + traceback.format_exc())
             result = GateResult(
                 id=gate.id,
@@ -288,6 +289,8 @@ class GateRunner:
         try:
             passed, findings, text = self.hooks.run_builtin(gate, self.shadow.path)
         except Exception as exc:
+            import traceback
+
             log.write(traceback.format_exc())
             return AttemptReport(
                 Outcome.ERROR,
@@ -324,6 +327,8 @@ class GateRunner:
         assert gate.session is not None
         t0 = time.monotonic()
         if gate.session.deps:  # environment, local packages: gatekit.run.sessionenv
+            from gatekit.run import sessionenv
+
             box, failed = sessionenv.prepare(self, gate, box, log, number)
             if failed is not None:
                 return failed
@@ -369,6 +374,8 @@ class GateRunner:
         number: int,
         watch: limits.LimitWatch,
     ) -> AttemptReport:
+        from gatekit.run import noxenv
+
         t0 = time.monotonic()
         argv, lock = noxenv.repo_nox_command(gate, self.shadow.path, self.options.env_cache_dir)
         command = shlex.join(["nox", *argv[3:]])

@@ -23,8 +23,9 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from gatekit.lazyclass import dataclass
 
 OVERLAY = "overlay"
 EXCLUSIVE = "exclusive"

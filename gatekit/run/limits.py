@@ -32,10 +32,11 @@ import os
 import resource
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from gatekit.config.sizes import format_size
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import GateLimits
 from gatekit.results import Cost, Outcome
 from gatekit.run import cgroup, usage

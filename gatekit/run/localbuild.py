@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from gatekit.lazyclass import dataclass
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -118,6 +119,8 @@ def build_command(source: Path, out: Path, python: str | None, uv: str | None) -
 # build writes, like the gate, only into the gate's own layer.
 _CLEAN_BUILD = """
 import os, shutil, subprocess, sys
+
+from gatekit.lazyclass import dataclass
 src = sys.argv[1]
 argv = sys.argv[sys.argv.index("--") + 1:]
 def leftovers():

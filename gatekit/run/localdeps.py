@@ -19,7 +19,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from gatekit.lazyclass import dataclass
 
 Reader = Callable[[str], str | None]  # candidate-relative posix path -> text, None: missing
 

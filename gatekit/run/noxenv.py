@@ -26,11 +26,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from gatekit.atomicfile import write_atomic
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import PlannedGate
 from gatekit.run.localbuild import BuiltWheel, deps_wheel, deps_wheel_name
 from gatekit.run.proc import LineCallback, ProcessRegistry, run_process
@@ -105,15 +105,6 @@ class ReadyEnv:
     key: str
     venv: Path
     bin_dir: Path
-
-
-def default_cache_dir(environ: dict[str, str] | None = None) -> Path:
-    """``$XDG_CACHE_HOME/gatekit/envs`` or ``~/.cache/gatekit/envs``."""
-    environ = dict(os.environ) if environ is None else environ
-    base = environ.get("XDG_CACHE_HOME") or str(
-        Path(environ.get("HOME", "~")).expanduser() / ".cache"
-    )
-    return Path(base) / "gatekit" / "envs"
 
 
 def choose_backend() -> str:

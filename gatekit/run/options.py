@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Protocol
 
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Finding, GateResult, JUnitSummary, KpiResult
-from gatekit.run.noxenv import default_cache_dir
+from gatekit.run.envcache import default_cache_dir
 
 
 class ShadowLike(Protocol):

@@ -20,9 +20,9 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol, TextIO
 
+from gatekit.lazyclass import dataclass
 from gatekit.phases import ACTIVE_PHASES as ACTIVE
 from gatekit.results import GateResult, Outcome
 

@@ -21,10 +21,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from gatekit.lazyclass import dataclass
 from gatekit.run import escapes
 
 LineCallback = Callable[[str], None]

@@ -13,8 +13,9 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import RetryPolicy
 from gatekit.results import Attempt, Cost, FailureClass, Outcome
 from gatekit.run.proc import ProcResult

@@ -13,12 +13,13 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.git.gitproc import LOCATION_VARS
 from gatekit.git.guard import GATE_EMAIL
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import PlannedGate
 
 if TYPE_CHECKING:

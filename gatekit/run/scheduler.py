@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from gatekit.lazyclass import dataclass
 from gatekit.plan.model import Decision, GatePlan, PlannedGate
 from gatekit.results import GOOD_OUTCOMES, GateResult, Outcome
 from gatekit.run.gatepool import GatePool, Job

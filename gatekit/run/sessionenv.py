@@ -17,10 +17,10 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from gatekit.lazyclass import dataclass
 from gatekit.operator import runfile
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Outcome

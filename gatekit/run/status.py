@@ -22,12 +22,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
 from gatekit.atomicfile import save_quietly
+from gatekit.lazyclass import dataclass
 from gatekit.phases import ACTIVE_PHASES
 
 HEARTBEAT = 2.0

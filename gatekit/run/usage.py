@@ -12,8 +12,9 @@ user and system time, so work of processes that already exited still counts.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from gatekit.lazyclass import dataclass
 
 _PROC = Path("/proc")
 _TICK = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0

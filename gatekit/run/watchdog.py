@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from gatekit.lazyclass import dataclass
 from gatekit.operator import control
 
 _TICK = 0.1

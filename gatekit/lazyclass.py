@@ -1,0 +1,59 @@
+"""``dataclass`` as :mod:`dataclasses` makes it, made when the class is first instantiated.
+
+:func:`dataclasses.dataclass` generates and compiles each class's ``__init__``,
+``__repr__``, ``__eq__`` (and ``__setattr__``/``__delattr__``/``__hash__`` when
+frozen) at import: ~0.5-2 ms a class, ~60 million instructions for the classes a
+``gatekit check`` imports, most of which that check never instantiates (they serve
+other commands or rarer paths). Here the decorator only marks the class; the first
+``Class(...)`` (its ``__new__``) applies the real :func:`dataclasses.dataclass` with
+the same arguments, under a lock, and then removes the mark. From then on the class
+is exactly what :mod:`dataclasses` would have made (``fields``, ``replace``,
+``asdict`` included); every instance is made after that, so none sees the class
+unfinished.
+
+Limits (checked where they would bite): a class decorated here has no base
+class of its own and no ``__new__``, and is not given to stdlib code that inspects
+``__dataclass_fields__`` on the class before any instance exists;
+``inspect.signature`` of the class shows that ``__new__`` (of its ``__init__``, the
+dataclass's). Type checkers see :func:`dataclasses.dataclass` itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as dataclass
+else:
+    _lock = threading.RLock()
+    _PARAMS = "__gatekit_lazy_dataclass__"
+
+    def dataclass(cls: type | None = None, /, **params: Any) -> Any:
+        """``@dataclass`` or ``@dataclass(frozen=True, ...)``, made on first instantiation."""
+
+        def mark(cls: type) -> type:
+            if cls.__bases__ != (object,) or "__new__" in cls.__dict__:
+                raise TypeError(f"{cls.__qualname__}: gatekit.lazyclass takes plain classes only")
+            setattr(cls, _PARAMS, params)
+
+            def __new__(kind: type, /, *args: Any, **kwargs: Any) -> Any:
+                if _PARAMS in cls.__dict__:
+                    realize(cls)
+                return object.__new__(kind)
+
+            cls.__new__ = staticmethod(__new__)
+            return cls
+
+        return mark if cls is None else mark(cls)
+
+    def realize(cls: type) -> None:
+        """Make ``cls`` the dataclass it was declared as (once; a no-op after)."""
+        import dataclasses
+
+        with _lock:
+            params = cls.__dict__.get(_PARAMS)
+            if params is None:
+                return
+            dataclasses.dataclass(**params)(cls)
+            delattr(cls, _PARAMS)
