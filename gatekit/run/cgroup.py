@@ -41,7 +41,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gatekit.lazyclass import dataclass
@@ -294,6 +294,11 @@ def _rmdir(d: Path) -> None:
             time.sleep(0.01)
 
 
+def enter_argv(procs_files: Sequence[str]) -> list[str]:
+    """The prefix that moves a command into the cgroups of ``procs_files`` before it runs."""
+    return ["sh", "-c", _ENTER, "gatekit-cgroup", *procs_files, "--"]
+
+
 class GateCgroup:
     """One command's cgroup(s): made with its limits, entered by the command, read, removed."""
 
@@ -342,10 +347,13 @@ class GateCgroup:
             _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(_PERIOD_US))
             _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
 
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` file of each hierarchy: a command writes its pid to each."""
+        return [str(d / "cgroup.procs") for d in self.dirs.values()]
+
     def enter_argv(self) -> list[str]:
         """The prefix that moves a command into this cgroup before it runs."""
-        procs = [str(d / "cgroup.procs") for d in self.dirs.values()]
-        return ["sh", "-c", _ENTER, "gatekit-cgroup", *procs, "--"]
+        return enter_argv(self.procs_files())
 
     # reading -----------------------------------------------------------
     def read(self) -> Reading:

@@ -27,7 +27,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 TOKEN_VAR = "GATEKIT_GATE_RUN"
 _PR_SET_CHILD_SUBREAPER = 36
@@ -80,15 +79,17 @@ def sweep(token: str, grace: float) -> list[int]:
 
 
 def _children() -> list[int]:
-    """This process's children, from every thread's ``children`` list."""
+    """This process's children, from every thread's ``children`` list (plain ``open``:
+    this runs after every command of every gate)."""
     pids: list[int] = []
     try:
-        tasks = list(Path("/proc/self/task").iterdir())
+        tasks = os.listdir("/proc/self/task")
     except OSError:
         return pids
     for task in tasks:
         try:
-            pids.extend(int(p) for p in (task / "children").read_text().split())
+            with open(f"/proc/self/task/{task}/children", "rb") as f:
+                pids.extend(int(p) for p in f.read().split())
         except (OSError, ValueError):
             continue
     return pids
@@ -96,7 +97,8 @@ def _children() -> list[int]:
 
 def _carries(pid: int, token: str) -> bool:
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read()
     except OSError:
         return False  # gone, or a zombie: nothing to stop
     return f"{TOKEN_VAR}={token}".encode() in environ.split(b"\0")

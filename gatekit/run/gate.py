@@ -456,14 +456,17 @@ class GateRunner:
         group = limits.open_cgroup(gate.limits) if enforced else None
         if enforced and group is None and limits.uses_cgroup(gate.limits):
             self._fell_back[gate.id] = limits.without_cgroup()  # the result says so
-        # the cgroup is entered first, before any namespace of the sandbox is made
-        enter = group.enter_argv() if group is not None else limits.affinity_argv(gate.limits)
+        # the cgroup is entered first, before the mount (and any user namespace) is made
+        affinity = [] if group is not None else limits.affinity_argv(gate.limits)
+        enter = group.procs_files() if group is not None else []
         watch.attach(group)
         try:
             res = run_process(
                 [
-                    *enter,
-                    *box.wrap([*(limits.rlimit_argv(gate.limits) if enforced else []), *argv]),
+                    *affinity,
+                    *box.wrap(
+                        [*(limits.rlimit_argv(gate.limits) if enforced else []), *argv], enter
+                    ),
                 ],
                 cwd=box.cwd,
                 env=env,

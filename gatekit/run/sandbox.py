@@ -21,6 +21,7 @@ from gatekit.git.gitproc import LOCATION_VARS
 from gatekit.git.guard import GATE_EMAIL
 from gatekit.lazyclass import dataclass
 from gatekit.plan.model import PlannedGate
+from gatekit.run.cgroup import enter_argv as cgroup_enter_argv
 
 if TYPE_CHECKING:
     from gatekit.run.isolation import GateView
@@ -61,14 +62,18 @@ class Sandbox:
     notes: tuple[str, ...] = ()
     view: GateView | None = None  # the gate's own copy-on-write view of the shadow
 
-    def wrap(self, argv: Sequence[str]) -> list[str]:
+    def wrap(self, argv: Sequence[str], enter: Sequence[str] = ()) -> list[str]:
         """The command line to start: ``argv`` in the gate's view of the shadow and inside
-        the network namespace, as asked."""
+        the network namespace, as asked; moved first into the cgroups whose ``cgroup.procs``
+        files ``enter`` names, before any namespace is made where the view cannot do it."""
+        if self.view is not None and enter and self.view.enters_cgroups():
+            return self.view.wrap(argv, self.isolate_network, enter)
+        prefix = cgroup_enter_argv(enter) if enter else []
         if self.view is not None:
-            return self.view.wrap(argv, self.isolate_network)
+            return [*prefix, *self.view.wrap(argv, self.isolate_network)]
         if self.isolate_network:
-            return [_unshare_path or "unshare", "-rn", "--", *argv]
-        return list(argv)
+            return [*prefix, _unshare_path or "unshare", "-rn", "--", *argv]
+        return [*prefix, *argv]
 
     def with_path_first(self, bin_dir: Path, virtual_env: Path | None = None) -> Sandbox:
         env = dict(self.env)

@@ -48,7 +48,8 @@ def available() -> bool:
 
 def _stat(pid: int) -> _Stat | None:
     try:
-        text = (_PROC / str(pid) / "stat").read_text()
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except OSError:
         return None
     f = text[text.rfind(")") + 2 :].split()
@@ -86,14 +87,13 @@ def vm_hwm(pid: int | str) -> int:
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     try:
-        tasks = os.listdir(_PROC / str(pid) / "task")
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return out
-    for task in tasks:
+    for task in tasks:  # plain open: sampled often, early in every command
         try:
-            out.extend(
-                int(p) for p in (_PROC / str(pid) / "task" / task / "children").read_text().split()
-            )
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                out.extend(int(p) for p in f.read().split())
         except (OSError, ValueError):
             continue
     return out
