@@ -90,9 +90,7 @@ def run_check(
         runfile.finish(run_dir, state="error", verdict=None, exit_code=None)
         raise
     from gatekit.operator import clientwatch
-    from gatekit.run.isolation import wait_discarded
 
-    wait_discarded()  # the gates' views, removed while the results were recorded
     if clientwatch.client_gone():  # a daemon worker whose client went away: crashed
         from gatekit.operator.recover import client_gone_run
 

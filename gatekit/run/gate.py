@@ -12,7 +12,7 @@ from typing import IO
 from gatekit.operator import control, runfile
 from gatekit.plan.model import PlannedGate
 from gatekit.results import Cost, Finding, GateResult, Outcome, add_costs
-from gatekit.run import escapes, isolation, limits, sandbox, usage
+from gatekit.run import escapes, limits, sandbox, usage
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
 from gatekit.run.owned import RunWrites
@@ -57,14 +57,9 @@ class GateRunner:
         self._snapped: set[str] = set()  # gates with a forensics snapshot taken before a kill
         # per gate id: what enforced its limits when its cgroup could not be made
         self._fell_back: dict[str, str | None] = {}
-        self._spent_views: list[isolation.GateView] = []
 
     def close(self) -> None:
-        """The run's gates are done: stop the watchdog; the gates' views are removed in the
-        background (see :func:`gatekit.run.isolation.discard_later`)."""
         self.watchdog.close()
-        views, self._spent_views = self._spent_views, []
-        isolation.discard_later([v.base for v in views])
 
     def stop_request(self, gate_id: str) -> dict[str, object] | None:
         """A stop of this gate asked for by an operator or the watchdog (see operator.control)."""
@@ -142,7 +137,7 @@ class GateRunner:
             return self._run_in(gate, dataclasses.replace(box, view=view), log, start)
         finally:
             if view is not None:
-                self._spent_views.append(view)  # removed when the run ends (close)
+                view.close()
 
     def _run_in(
         self, gate: PlannedGate, box: sandbox.Sandbox, log: IO[str], start: float

@@ -22,7 +22,6 @@ import stat
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -204,34 +203,6 @@ def make_view(shadow: Path, base: Path) -> GateView | None:
     if not overlay_available(base.parent.parent):
         return None
     return GateView(shadow, base, unshare)
-
-
-_discarding: list[threading.Thread] = []
-
-
-def discard_later(paths: Sequence[Path]) -> None:
-    """Remove views off the gates' path: each ``rmdir`` can cost ~0.5 ms where the file
-    system discards freed blocks at once (ext4 ``-o discard``), ~3.5 ms a gate. A thread
-    removes them while the check records its results; :func:`wait_discarded` waits for
-    it. A view left by a process that ended first is an empty directory in its run dir."""
-    if not paths:
-        return
-    work = list(paths)
-
-    def remove() -> None:
-        for path in work:
-            discard(path)
-
-    thread = threading.Thread(target=remove, name="gatekit-views", daemon=True)
-    thread.start()
-    _discarding.append(thread)
-
-
-def wait_discarded(timeout: float = 10.0) -> None:
-    """Wait until the views given to :func:`discard_later` are removed."""
-    deadline = time.monotonic() + timeout
-    while _discarding:
-        _discarding.pop().join(max(0.0, deadline - time.monotonic()))
 
 
 def _discard_unwritten(path: Path) -> bool:
