@@ -45,6 +45,7 @@ from gatekit.run.retry import AttemptReport
 
 RLIMIT = "rlimit"
 WATCH = "watch"  # no prlimit here: the tree watcher alone
+_FIRST_SAMPLE = 0.0025  # seconds after a command starts, without a cgroup
 _SAMPLE = 0.1
 _DISK_SAMPLE = 0.5
 _CLOCK_SLACK = 0.01  # file times come from a coarse clock, up to a tick behind time.time()
@@ -248,8 +249,9 @@ class LimitWatch:
         time of the whole tree, read when the command ends: the first sample can wait
         (early samples only catch a short command's peak, which the cgroup keeps)."""
         self._cgroup, self._final = group, None
-        if group is not None:
-            self._next = time.monotonic() + _SAMPLE
+        # without a cgroup the first sample comes after the command had a moment to start:
+        # one taken at once finds only the shell gatekit started (a /proc walk for nothing)
+        self._next = time.monotonic() + (_SAMPLE if group is not None else _FIRST_SAMPLE)
 
     def detach(self) -> None:
         """The command ended: read its cgroup, kill what is left in it, remove it."""
