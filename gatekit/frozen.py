@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import inspect
 import json
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -99,13 +100,11 @@ class Record:
         found = cls.__converters__
         if found is None:
             found = {}
-            hints: dict[str, Any] | None = None
             written = _annotations(cls)
             for name in cls.__fields__:
                 known, convert = _plain(written.get(name))
-                if not known:  # evaluate the annotations (compiling each) only when needed
-                    hints = typing.get_type_hints(cls) if hints is None else hints
-                    convert = _converter(hints[name])
+                if not known:  # evaluated (compiled) only when the string does not tell
+                    convert = _converter(_evaluate(cls, name))
                 if convert is not None:
                     found[name] = convert
             cls.__converters__ = found
@@ -239,6 +238,30 @@ def _annotations(cls: type) -> dict[str, Any]:
     for klass in reversed(cls.__mro__):
         out.update(inspect.get_annotations(klass))
     return out
+
+
+def _evaluate(cls: type, name: str) -> Any:
+    """The type of field ``name``, as ``typing.get_type_hints`` finds it (the annotation
+    of the class in the MRO that declares it, in that class's module), for that field
+    alone: get_type_hints compiles every annotation of every class in the MRO."""
+    for klass in cls.__mro__:
+        annotations = inspect.get_annotations(klass)
+        if name in annotations:
+            written = annotations[name]
+            if not isinstance(written, str):
+                return written
+            module = sys.modules[klass.__module__]
+            return typing.get_type_hints(
+                _One(written), globalns=vars(module), localns=dict(vars(klass))
+            )["value"]
+    raise KeyError(name)
+
+
+class _One:
+    """A holder of one annotation, for ``typing.get_type_hints`` to evaluate."""
+
+    def __init__(self, written: str) -> None:
+        self.__annotations__ = {"value": written}
 
 
 _SCALARS = frozenset({"str", "int", "bool"})  # kept as given

@@ -55,5 +55,7 @@ else:
             params = cls.__dict__.get(_PARAMS)
             if params is None:
                 return
+            if not cls.__doc__:  # else dataclass computes one from inspect.signature
+                cls.__doc__ = cls.__name__
             dataclasses.dataclass(**params)(cls)
             delattr(cls, _PARAMS)
