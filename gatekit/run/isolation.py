@@ -8,6 +8,13 @@ under the run directory, and gates running in parallel never see each other's
 files. What the gate changed is then read off its upper directory (files written,
 whiteouts for deletions, opaque directories) without walking the shadow.
 
+Where the kernel has it (5.10+), the overlay is ``volatile``: overlayfs neither
+syncs the files it copies up into the upper directory nor passes the gate's own
+syncs on to it. The upper directory is read right after the gate's commands end
+and thrown away with the run, so no sync could matter; without it a fixer that
+opens every file for writing (end-of-file-fixer) waits for one sync per file. Each
+mount gets a fresh work directory, as a volatile one is never mounted again.
+
 Elsewhere (macOS, kernels or policies that forbid it) gates that run commands take
 turns in the shared shadow (``exclusive``), which is reset after each of them.
 
@@ -29,10 +36,13 @@ from pathlib import Path
 OVERLAY = "overlay"
 EXCLUSIVE = "exclusive"
 _UNSAFE_IN_OPTIONS = frozenset(",:\\\n")
-# $1 lower (= the shadow, mounted over itself), $2 upper, $3 work, $4 mount options
-# tail, $5 uid:gid to map back to ('' as root); then the gate's command.
+VOLATILE = ",volatile"
+# $1 lower (= the shadow, mounted over itself), $2 upper, $3 where work directories go
+# (a fresh one per mount), $4 mount options tail, $5 uid:gid to map back to ('' as
+# root); then the gate's command.
 _SCRIPT = (
-    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$1" && cd "$1" || exit 125\n'
+    'w=$(mktemp -d "$3/w.XXXXXX") || exit 125\n'
+    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$w$4" "$1" && cd "$1" || exit 125\n'
     "ids=$5; shift 5\n"
     'if [ -n "$ids" ]; then exec unshare --user --map-user="${ids%:*}" --map-group="${ids#*:}" -- "$@"; fi\n'
     'exec "$@"\n'
@@ -40,7 +50,7 @@ _SCRIPT = (
 MOUNT_FAILED = 125
 
 _probe_lock = threading.Lock()
-_probed: dict[str, bool | None] = {}
+_probed: dict[str, str] = {}  # key -> EXCLUSIVE, OVERLAY or OVERLAY + VOLATILE
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,13 @@ class Writes:
 class GateView:
     """One gate's copy-on-write view of the shadow (``overlay`` mode)."""
 
-    def __init__(self, shadow: Path, base: Path, unshare: str) -> None:
+    def __init__(self, shadow: Path, base: Path, unshare: str, volatile: bool = False) -> None:
         self.shadow = shadow
         self.base = base
         self.upper = base / "upper"
         self.work = base / "work"
         self._unshare = unshare
+        self._volatile = volatile
         self.reset()
 
     def reset(self) -> None:
@@ -79,7 +90,7 @@ class GateView:
         uid, gid = os.getuid(), os.getgid()
         if uid != 0:
             flags = "-r" + flags[1:]
-        tail = ",userxattr" if uid != 0 else ""
+        tail = (",userxattr" if uid != 0 else "") + (VOLATILE if self._volatile else "")
         ids = f"{uid}:{gid}" if uid != 0 else ""
         return [
             self._unshare,
@@ -110,58 +121,83 @@ def overlay_available(scratch: Path, memo: Path | None = None) -> bool:
     file system: a real mount of a test view, probed once per process and file system,
     and remembered in ``memo`` (a small file) for as long as the kernel, the user and
     the file system are the same."""
+    return overlay_mode(scratch, memo) != EXCLUSIVE
+
+
+def overlay_mode(scratch: Path, memo: Path | None = None) -> str:
+    """:data:`EXCLUSIVE`, :data:`OVERLAY`, or ``OVERLAY + VOLATILE`` where a volatile
+    overlay mounts too (see :func:`overlay_available`)."""
     unshare = shutil.which("unshare")
     if unshare is None or not Path("/proc/self/ns/mnt").exists():
-        return False
+        return EXCLUSIVE
     scratch.mkdir(parents=True, exist_ok=True)
-    key = f"{os.stat(scratch).st_dev}:{os.getuid()}:{os.uname().release}:{unshare}"
+    key = f"{os.stat(scratch).st_dev}:{os.getuid()}:{os.uname().release}:{unshare}:2"
     with _probe_lock:
-        if key not in _probed:
-            _probed[key] = _remembered(memo, key)
-            if _probed[key] is None:
-                _probed[key] = _probe(scratch, unshare)
-                _remember(memo, key, bool(_probed[key]))
-        return bool(_probed[key])
+        answer = _probed.get(key)
+        if answer is None:
+            answer = _remembered(memo, key)
+            if answer is None:
+                answer = _probe(scratch, unshare)
+                _remember(memo, key, answer)
+            _probed[key] = answer
+        return answer
 
 
-def _remembered(memo: Path | None, key: str) -> bool | None:
+_ANSWERS = (OVERLAY + VOLATILE, OVERLAY, EXCLUSIVE)
+
+
+def _remembered(memo: Path | None, key: str) -> str | None:
     if memo is None:
         return None
     try:
         saved_key, _, answer = memo.read_text(encoding="utf-8").partition("\n")
     except OSError:
         return None
-    if saved_key != key or answer.strip() not in (OVERLAY, EXCLUSIVE):
+    if saved_key != key or answer.strip() not in _ANSWERS:
         return None
-    return answer.strip() == OVERLAY
+    return answer.strip()
 
 
-def _remember(memo: Path | None, key: str, overlay: bool) -> None:
+def _remember(memo: Path | None, key: str, answer: str) -> None:
     if memo is None:
         return
     from gatekit.atomicfile import save_quietly
 
-    save_quietly(memo, f"{key}\n{OVERLAY if overlay else EXCLUSIVE}\n")
+    save_quietly(memo, f"{key}\n{answer}\n")
 
 
-def _probe(scratch: Path, unshare: str) -> bool:
+def _probe(scratch: Path, unshare: str) -> str:
+    """The first of the answers whose overlay mounts and behaves (a volatile one, a plain
+    one), else :data:`EXCLUSIVE`."""
+    for volatile in (True, False):
+        if _probe_one(scratch, unshare, volatile):
+            return OVERLAY + (VOLATILE if volatile else "")
+    return EXCLUSIVE
+
+
+def _probe_one(scratch: Path, unshare: str, volatile: bool) -> bool:
     try:
         with tempfile.TemporaryDirectory(dir=scratch, prefix=".isolation-probe-") as tmp:
             lower = Path(tmp) / "lower"
             lower.mkdir()
             (lower / "f").write_text("lower\n")
-            view = GateView(lower, Path(tmp) / "view", unshare)
-            argv = view.wrap(["sh", "-c", "echo upper > f && rm -f f && test ! -e f"], False)
-            proc = subprocess.run(
-                argv,
-                cwd=lower,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=10,
-                check=False,
-            )
-            ok = proc.returncode == 0 and (lower / "f").read_text() == "lower\n"
+            view = GateView(lower, Path(tmp) / "view", unshare, volatile)
+            # twice: a second command of a gate mounts the same upper directory again
+            script = "echo upper > f && rm -f f && test ! -e f"
+            ok = True
+            for command in (script, "test ! -e f"):
+                argv = view.wrap(["sh", "-c", command], False)
+                proc = subprocess.run(
+                    argv,
+                    cwd=lower,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=10,
+                    check=False,
+                )
+                ok = ok and proc.returncode == 0
+            ok = ok and (lower / "f").read_text() == "lower\n"
             ok = ok and read_upper(view.upper, {"f": (0o100644, "")}).deleted == ("f",)
             view.close()
             return ok
@@ -179,9 +215,10 @@ def make_view(shadow: Path, base: Path) -> GateView | None:
     unshare = shutil.which("unshare")
     if unshare is None or not usable_in_options(shadow, base):
         return None
-    if not overlay_available(base.parent.parent):
+    mode = overlay_mode(base.parent.parent)
+    if mode == EXCLUSIVE:
         return None
-    return GateView(shadow, base, unshare)
+    return GateView(shadow, base, unshare, volatile=mode.endswith(VOLATILE))
 
 
 # --- reading an upper directory ----------------------------------------------------
