@@ -49,3 +49,23 @@ def test_a_later_command_of_a_gate_sees_its_earlier_writes(tmp_path: Path, volat
     finally:
         view.close()
     assert not (tmp_path / "view").exists()
+
+
+def test_a_closed_view_leaves_at_once_and_its_trash_is_emptied(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "a.txt").write_text("candidate\n")
+    trash = tmp_path / "runs" / ".trash"
+    left = trash / "1-0-earlier"  # what a process that ended first could not remove
+    (left / "upper").mkdir(parents=True)
+    (left / "upper" / "x").write_text("x")
+    unshare = shutil.which("unshare")
+    assert unshare is not None
+    base = tmp_path / "runs" / "r1" / "sandbox" / "fmt" / "view"
+    view = isolation.GateView(shadow, base, unshare, trash=trash)
+    assert _run(view, "echo fixed >> a.txt") == 0
+    view.close()
+    assert not base.exists()
+    isolation.wait_for_trash()
+    assert list(trash.iterdir()) == []
+    assert (shadow / "a.txt").read_text() == "candidate\n"

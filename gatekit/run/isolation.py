@@ -23,6 +23,7 @@ The plan's ``network: false`` namespace and this one are one ``unshare`` call.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import stat
@@ -70,13 +71,21 @@ class Writes:
 class GateView:
     """One gate's copy-on-write view of the shadow (``overlay`` mode)."""
 
-    def __init__(self, shadow: Path, base: Path, unshare: str, volatile: bool = False) -> None:
+    def __init__(
+        self,
+        shadow: Path,
+        base: Path,
+        unshare: str,
+        volatile: bool = False,
+        trash: Path | None = None,
+    ) -> None:
         self.shadow = shadow
         self.base = base
         self.upper = base / "upper"
         self.work = base / "work"
         self._unshare = unshare
         self._volatile = volatile
+        self._trash = trash
         self.reset()
 
     def reset(self) -> None:
@@ -113,7 +122,12 @@ class GateView:
         return read_upper(self.upper, tracked)
 
     def close(self) -> None:
-        discard(self.base)
+        """Throw the view away: at once out of the gate's way (into ``trash``, emptied in
+        the background), or removed here when there is no trash directory."""
+        if self._trash is None:
+            discard(self.base)
+        else:
+            discard_soon(self.base, self._trash)
 
 
 def overlay_available(scratch: Path, memo: Path | None = None) -> bool:
@@ -210,15 +224,17 @@ def usable_in_options(*paths: Path) -> bool:
     return not any(_UNSAFE_IN_OPTIONS & set(str(p)) for p in paths)
 
 
-def make_view(shadow: Path, base: Path) -> GateView | None:
-    """The gate's view, or None where overlays cannot serve (then: exclusive mode)."""
+def make_view(shadow: Path, base: Path, trash: Path | None = None) -> GateView | None:
+    """The gate's view, or None where overlays cannot serve (then: exclusive mode).
+    ``trash``, on the file system of ``base``, is where a closed view goes to be removed
+    in the background (see :func:`discard_soon`)."""
     unshare = shutil.which("unshare")
     if unshare is None or not usable_in_options(shadow, base):
         return None
     mode = overlay_mode(base.parent.parent)
     if mode == EXCLUSIVE:
         return None
-    return GateView(shadow, base, unshare, volatile=mode.endswith(VOLATILE))
+    return GateView(shadow, base, unshare, volatile=mode.endswith(VOLATILE), trash=trash)
 
 
 # --- reading an upper directory ----------------------------------------------------
@@ -309,3 +325,64 @@ def discard(path: Path) -> None:
             except OSError:
                 continue
     shutil.rmtree(path, ignore_errors=True)
+
+
+# --- removing views off the gates' path ------------------------------------------------
+# Removing a view's files (every file a fixer copied up) takes a while where deletes
+# are slow (a busy disk, ext4 with online discard), and the gate would hold its job
+# slot meanwhile. A closed view is renamed into a trash directory at once, and a
+# thread empties it. What a process could not finish (an in-process check ends with
+# os._exit) stays there until the next view goes to the same trash; a daemon worker
+# waits for it after it has answered its client (gatekit.afterwards).
+
+_trash_lock = threading.Lock()
+_trash_pending: set[Path] = set()
+_trash_worker: threading.Thread | None = None
+_trash_serial = itertools.count()
+
+
+def discard_soon(path: Path, trash: Path) -> None:
+    """Move ``path`` into ``trash`` and remove it there in the background (with whatever
+    else is in ``trash``); removed here when it cannot be moved."""
+    if not path.exists():
+        return
+    try:
+        trash.mkdir(parents=True, exist_ok=True)
+        os.rename(path, trash / f"{os.getpid()}-{next(_trash_serial)}-{path.parent.name}")
+    except OSError:
+        discard(path)
+        return
+    global _trash_worker
+    with _trash_lock:
+        _trash_pending.add(trash)
+        if _trash_worker is not None:
+            return  # the running worker takes it
+        _trash_worker = threading.Thread(target=_empty_trash, name="gatekit-trash", daemon=True)
+        _trash_worker.start()
+    from gatekit import afterwards
+
+    afterwards.defer(wait_for_trash)
+
+
+def wait_for_trash() -> None:
+    """Return once the background removal has emptied every trash it was given."""
+    with _trash_lock:
+        worker = _trash_worker
+    if worker is not None:
+        worker.join()
+
+
+def _empty_trash() -> None:
+    global _trash_worker
+    while True:
+        with _trash_lock:
+            if not _trash_pending:
+                _trash_worker = None
+                return
+            trash = _trash_pending.pop()
+        try:
+            entries = [Path(e.path) for e in os.scandir(trash)]
+        except OSError:
+            continue
+        for entry in entries:
+            discard(entry)
