@@ -38,12 +38,11 @@ OVERLAY = "overlay"
 EXCLUSIVE = "exclusive"
 _UNSAFE_IN_OPTIONS = frozenset(",:\\\n")
 VOLATILE = ",volatile"
-# $1 lower (= the shadow, mounted over itself), $2 upper, $3 where work directories go
-# (a fresh one per mount), $4 mount options tail, $5 uid:gid to map back to ('' as
-# root); then the gate's command.
+# $1 lower (= the shadow, mounted over itself), $2 upper, $3 work (a fresh one per
+# mount), $4 mount options tail, $5 uid:gid to map back to ('' as root); then the
+# gate's command.
 _SCRIPT = (
-    'w=$(mktemp -d "$3/w.XXXXXX") || exit 125\n'
-    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$w$4" "$1" && cd "$1" || exit 125\n'
+    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$1" && cd "$1" || exit 125\n'
     "ids=$5; shift 5\n"
     'if [ -n "$ids" ]; then exec unshare --user --map-user="${ids%:*}" --map-group="${ids#*:}" -- "$@"; fi\n'
     'exec "$@"\n'
@@ -95,6 +94,7 @@ class GateView:
         self.work.mkdir()
 
     def wrap(self, argv: Sequence[str], isolate_network: bool) -> list[str]:
+        """The command line that runs ``argv`` in the view (each call: a new work directory)."""
         flags = "-m" + ("n" if isolate_network else "")
         uid, gid = os.getuid(), os.getgid()
         if uid != 0:
@@ -111,7 +111,7 @@ class GateView:
             "gatekit-view",
             str(self.shadow),
             str(self.upper),
-            str(self.work),
+            tempfile.mkdtemp(dir=self.work, prefix="w"),  # one per command: see VOLATILE
             tail,
             ids,
             *argv,
