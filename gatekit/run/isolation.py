@@ -355,8 +355,8 @@ def discard_soon(path: Path, trash: Path) -> None:
     global _trash_worker
     with _trash_lock:
         _trash_pending.add(trash)
-        if _trash_worker is not None:
-            return  # the running worker takes it
+        if _trash_worker is not None and _trash_worker.is_alive():
+            return  # the running worker takes it (one of a parent process is not alive here)
         _trash_worker = threading.Thread(target=_empty_trash, name="gatekit-trash", daemon=True)
         _trash_worker.start()
     from gatekit import afterwards
