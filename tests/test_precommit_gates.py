@@ -160,6 +160,27 @@ def test_second_run_is_cached_and_built_once(
     assert _check(hooked)["ruff-check"]["outcome"] == "passed"
 
 
+def test_ruffs_cache_is_kept_between_checks_and_never_hides_a_finding_or_a_fix(
+    hooked: Repo,
+) -> None:
+    """ruff keeps its cache under .git/gatekit/tool-caches/ruff, not in the gate's view (which
+    goes with the view); the candidate is unchanged between the runs, so every file's entry
+    is there for the second one, which still reports the same finding and makes the same fix."""
+    hooked.write("lint.py", "import os\n")  # F401: ruff check fails on it
+    hooked.commit("lint")
+    cache = hooked.path / ".git" / "gatekit" / "tool-caches" / "ruff"
+    runs = [_check(hooked, "--no-cache") for _ in range(2)]
+    assert cache.is_dir() and any(p.is_file() for p in cache.rglob("*") if p.parent != cache)
+    for gates in runs:
+        check, fmt = gates["ruff-check"], gates["ruff-format"]
+        assert check["outcome"] == "failed" and "hook ruff-check" in str(check["reason"]), check
+        assert fmt["outcome"] == "failed" and "made fixes" in str(fmt["reason"]), fmt
+        fixed = hooked.git("diff", "--name-only", "HEAD", str(fmt["fix_tree"])).split()
+        assert fixed == ["a.py", "e.py"]
+    assert not (hooked.path / ".ruff_cache").exists()
+    assert hooked.git("status", "--porcelain") == ""
+
+
 def test_unknown_hook_is_an_error_naming_it(hooked: Repo) -> None:
     hooked.write("validation.yaml", "version: 1\ngates:\n  - {id: x, pre-commit: check-yml}\n")
     hooked.commit("typo")

@@ -50,7 +50,7 @@ def attempt(
     number: int,
     watch: limits.LimitWatch,
 ) -> AttemptReport:
-    from gatekit.precommit.gatehook import HookSource
+    from gatekit.precommit.gatehook import HookSource, tool_cache_env
     from gatekit.precommit.resolve import hook_env
 
     t0 = time.monotonic()
@@ -96,7 +96,8 @@ def attempt(
             failure_class="deterministic",
             reason=f"hook {hook.id}: {hook.entry}",
         )
-    env_box = dataclasses.replace(box, env={**hook_env(hook, box.env), "PRE_COMMIT": "1"})
+    env = {**hook_env(hook, box.env), "PRE_COMMIT": "1", **tool_cache_env(source.repo, box.env)}
+    env_box = dataclasses.replace(box, env=env)
     deadline = time.monotonic() + gate.timeout
     commands, shown = hook_commands(hook, files, box.tmp, number)
     failed: AttemptReport | None = None

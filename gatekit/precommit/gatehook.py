@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +94,23 @@ class HookSource:
         with self._lock:
             files = hook_files(hook, self.changed, self._tagger)
         return HookRun(hook, tuple(files))
+
+
+# Tools whose caches stay valid between runs of a view: ruff keys each file's entry by
+# its path, mtime and permissions under the project root (a shadow: a file the shadow's
+# checkout rewrote has a new mtime), re-checks what it formatted or fixed in a view
+# (only the view's copy changed), and writes its cache files whole.
+TOOL_CACHES = {"RUFF_CACHE_DIR": "ruff"}
+
+
+def tool_cache_env(repo: pygit2.Repository, env: Mapping[str, str]) -> dict[str, str]:
+    """Where a hook's tools keep their caches from one check to the next: under
+    ``.git/gatekit/tool-caches/`` (in a view, a cache in the project would go with the
+    view), unless the gate passes its own location in."""
+    from gatekit.git.repo import gatekit_dir
+
+    top = gatekit_dir(repo) / "tool-caches"
+    return {var: str(top / name) for var, name in TOOL_CACHES.items() if var not in env}
 
 
 def memo_path(repo: pygit2.Repository, config: bytes) -> Path:

@@ -8,6 +8,13 @@ under the run directory, and gates running in parallel never see each other's
 files. What the gate changed is then read off its upper directory (files written,
 whiteouts for deletions, opaque directories) without walking the shadow.
 
+Where the kernel has it (5.10+), the overlay is ``volatile``: overlayfs neither
+syncs the files it copies up into the upper directory nor passes the gate's own
+syncs on to it. The upper directory is read right after the gate's commands end
+and thrown away with the run, so no sync could matter; without it a fixer that
+opens every file for writing (end-of-file-fixer) waits for one sync per file. Each
+mount gets a fresh work directory, as a volatile one is never mounted again.
+
 Elsewhere (macOS, kernels or policies that forbid it) gates that run commands take
 turns in the shared shadow (``exclusive``), which is reset after each of them.
 
@@ -16,6 +23,7 @@ The plan's ``network: false`` namespace and this one are one ``unshare`` call.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import stat
@@ -30,8 +38,10 @@ from gatekit.lazyclass import dataclass
 OVERLAY = "overlay"
 EXCLUSIVE = "exclusive"
 _UNSAFE_IN_OPTIONS = frozenset(",:\\\n")
-# $1 lower (= the shadow, mounted over itself), $2 upper, $3 work, $4 mount options
-# tail, $5 uid:gid to map back to ('' as root); then the gate's command.
+VOLATILE = ",volatile"
+# $1 lower (= the shadow, mounted over itself), $2 upper, $3 work (a fresh one per
+# mount), $4 mount options tail, $5 uid:gid to map back to ('' as root); then the
+# gate's command.
 _SCRIPT = (
     'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$1" && cd "$1" || exit 125\n'
     "ids=$5; shift 5\n"
@@ -47,7 +57,7 @@ _ENTER_THEN_SCRIPT = (
 )
 
 _probe_lock = threading.Lock()
-_probed: dict[str, bool | None] = {}
+_probed: dict[str, str] = {}  # key -> EXCLUSIVE, OVERLAY or OVERLAY + VOLATILE
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,21 @@ class Writes:
 class GateView:
     """One gate's copy-on-write view of the shadow (``overlay`` mode)."""
 
-    def __init__(self, shadow: Path, base: Path, unshare: str) -> None:
+    def __init__(
+        self,
+        shadow: Path,
+        base: Path,
+        unshare: str,
+        volatile: bool = False,
+        trash: Path | None = None,
+    ) -> None:
         self.shadow = shadow
         self.base = base
         self.upper = base / "upper"
         self.work = base / "work"
         self._unshare = unshare
+        self._volatile = volatile
+        self._trash = trash
         self.reset()
 
     def reset(self) -> None:
@@ -90,15 +109,16 @@ class GateView:
     def wrap(
         self, argv: Sequence[str], isolate_network: bool, cgroups: Sequence[str] = ()
     ) -> list[str]:
-        """The command in this view; first moved into ``cgroups`` (their ``cgroup.procs``
-        files, only where :meth:`enters_cgroups`)."""
+        """The command line that runs ``argv`` in the view (each call: a new work directory),
+        first moved into ``cgroups`` (their ``cgroup.procs`` files, only where
+        :meth:`enters_cgroups`)."""
         flags = "-m" + ("n" if isolate_network else "")
         uid, gid = os.getuid(), os.getgid()
         if uid != 0:
             flags = "-r" + flags[1:]
         if cgroups and not self.enters_cgroups():
             raise ValueError("a view enters cgroups only as root")
-        tail = ",userxattr" if uid != 0 else ""
+        tail = (",userxattr" if uid != 0 else "") + (VOLATILE if self._volatile else "")
         ids = f"{uid}:{gid}" if uid != 0 else ""
         enter = [*cgroups, "--"] if cgroups else []
         return [
@@ -112,7 +132,7 @@ class GateView:
             *enter,
             str(self.shadow),
             str(self.upper),
-            str(self.work),
+            tempfile.mkdtemp(dir=self.work, prefix="w"),  # one per command: see VOLATILE
             tail,
             ids,
             *argv,
@@ -123,7 +143,12 @@ class GateView:
         return read_upper(self.upper, tracked)
 
     def close(self) -> None:
-        discard(self.base)
+        """Throw the view away: at once out of the gate's way (into ``trash``, emptied in
+        the background), or removed here when there is no trash directory."""
+        if self._trash is None:
+            discard(self.base)
+        else:
+            discard_soon(self.base, self._trash)
 
 
 def overlay_available(scratch: Path, memo: Path | None = None) -> bool:
@@ -131,58 +156,83 @@ def overlay_available(scratch: Path, memo: Path | None = None) -> bool:
     file system: a real mount of a test view, probed once per process and file system,
     and remembered in ``memo`` (a small file) for as long as the kernel, the user and
     the file system are the same."""
+    return overlay_mode(scratch, memo) != EXCLUSIVE
+
+
+def overlay_mode(scratch: Path, memo: Path | None = None) -> str:
+    """:data:`EXCLUSIVE`, :data:`OVERLAY`, or ``OVERLAY + VOLATILE`` where a volatile
+    overlay mounts too (see :func:`overlay_available`)."""
     unshare = shutil.which("unshare")
     if unshare is None or not Path("/proc/self/ns/mnt").exists():
-        return False
+        return EXCLUSIVE
     scratch.mkdir(parents=True, exist_ok=True)
-    key = f"{os.stat(scratch).st_dev}:{os.getuid()}:{os.uname().release}:{unshare}"
+    key = f"{os.stat(scratch).st_dev}:{os.getuid()}:{os.uname().release}:{unshare}:2"
     with _probe_lock:
-        if key not in _probed:
-            _probed[key] = _remembered(memo, key)
-            if _probed[key] is None:
-                _probed[key] = _probe(scratch, unshare)
-                _remember(memo, key, bool(_probed[key]))
-        return bool(_probed[key])
+        answer = _probed.get(key)
+        if answer is None:
+            answer = _remembered(memo, key)
+            if answer is None:
+                answer = _probe(scratch, unshare)
+                _remember(memo, key, answer)
+            _probed[key] = answer
+        return answer
 
 
-def _remembered(memo: Path | None, key: str) -> bool | None:
+_ANSWERS = (OVERLAY + VOLATILE, OVERLAY, EXCLUSIVE)
+
+
+def _remembered(memo: Path | None, key: str) -> str | None:
     if memo is None:
         return None
     try:
         saved_key, _, answer = memo.read_text(encoding="utf-8").partition("\n")
     except OSError:
         return None
-    if saved_key != key or answer.strip() not in (OVERLAY, EXCLUSIVE):
+    if saved_key != key or answer.strip() not in _ANSWERS:
         return None
-    return answer.strip() == OVERLAY
+    return answer.strip()
 
 
-def _remember(memo: Path | None, key: str, overlay: bool) -> None:
+def _remember(memo: Path | None, key: str, answer: str) -> None:
     if memo is None:
         return
     from gatekit.atomicfile import save_quietly
 
-    save_quietly(memo, f"{key}\n{OVERLAY if overlay else EXCLUSIVE}\n")
+    save_quietly(memo, f"{key}\n{answer}\n")
 
 
-def _probe(scratch: Path, unshare: str) -> bool:
+def _probe(scratch: Path, unshare: str) -> str:
+    """The first of the answers whose overlay mounts and behaves (a volatile one, a plain
+    one), else :data:`EXCLUSIVE`."""
+    for volatile in (True, False):
+        if _probe_one(scratch, unshare, volatile):
+            return OVERLAY + (VOLATILE if volatile else "")
+    return EXCLUSIVE
+
+
+def _probe_one(scratch: Path, unshare: str, volatile: bool) -> bool:
     try:
         with tempfile.TemporaryDirectory(dir=scratch, prefix=".isolation-probe-") as tmp:
             lower = Path(tmp) / "lower"
             lower.mkdir()
             (lower / "f").write_text("lower\n")
-            view = GateView(lower, Path(tmp) / "view", unshare)
-            argv = view.wrap(["sh", "-c", "echo upper > f && rm -f f && test ! -e f"], False)
-            proc = subprocess.run(
-                argv,
-                cwd=lower,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=10,
-                check=False,
-            )
-            ok = proc.returncode == 0 and (lower / "f").read_text() == "lower\n"
+            view = GateView(lower, Path(tmp) / "view", unshare, volatile)
+            # twice: a second command of a gate mounts the same upper directory again
+            script = "echo upper > f && rm -f f && test ! -e f"
+            ok = True
+            for command in (script, "test ! -e f"):
+                argv = view.wrap(["sh", "-c", command], False)
+                proc = subprocess.run(
+                    argv,
+                    cwd=lower,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=10,
+                    check=False,
+                )
+                ok = ok and proc.returncode == 0
+            ok = ok and (lower / "f").read_text() == "lower\n"
             ok = ok and read_upper(view.upper, {"f": (0o100644, "")}).deleted == ("f",)
             view.close()
             return ok
@@ -195,25 +245,17 @@ def usable_in_options(*paths: Path) -> bool:
     return not any(_UNSAFE_IN_OPTIONS & set(str(p)) for p in paths)
 
 
-def make_view(shadow: Path, base: Path) -> GateView | None:
-    """The gate's view, or None where overlays cannot serve (then: exclusive mode)."""
+def make_view(shadow: Path, base: Path, trash: Path | None = None) -> GateView | None:
+    """The gate's view, or None where overlays cannot serve (then: exclusive mode).
+    ``trash``, on the file system of ``base``, is where a closed view goes to be removed
+    in the background (see :func:`discard_soon`)."""
     unshare = shutil.which("unshare")
     if unshare is None or not usable_in_options(shadow, base):
         return None
-    if not overlay_available(base.parent.parent):
+    mode = overlay_mode(base.parent.parent)
+    if mode == EXCLUSIVE:
         return None
-    return GateView(shadow, base, unshare)
-
-
-def _discard_unwritten(path: Path) -> bool:
-    """Remove the view of a gate that wrote nothing (most gates): four ``rmdir`` instead of
-    a walk, a chmod per directory and ``rmtree``. False when anything is left."""
-    try:
-        for sub in ("work/work", "work", "upper", ""):
-            os.rmdir(path / sub if sub else path)
-    except OSError:
-        return False
-    return True
+    return GateView(shadow, base, unshare, volatile=mode.endswith(VOLATILE), trash=trash)
 
 
 # --- reading an upper directory ----------------------------------------------------
@@ -295,7 +337,7 @@ def read_upper(upper: Path, tracked: Mapping[str, tuple[int, str]]) -> Writes:
 
 def discard(path: Path) -> None:
     """Remove a view's directories (overlayfs leaves its work dir without permissions)."""
-    if _discard_unwritten(path) or not path.exists():
+    if not path.exists():
         return
     for dirpath, dirnames, _ in os.walk(path):
         for name in dirnames:
@@ -304,3 +346,64 @@ def discard(path: Path) -> None:
             except OSError:
                 continue
     shutil.rmtree(path, ignore_errors=True)
+
+
+# --- removing views off the gates' path ------------------------------------------------
+# Removing a view's files (every file a fixer copied up) takes a while where deletes
+# are slow (a busy disk, ext4 with online discard), and the gate would hold its job
+# slot meanwhile. A closed view is renamed into a trash directory at once, and a
+# thread empties it. What a process could not finish (an in-process check ends with
+# os._exit) stays there until the next view goes to the same trash; a daemon worker
+# waits for it after it has answered its client (gatekit.afterwards).
+
+_trash_lock = threading.Lock()
+_trash_pending: set[Path] = set()
+_trash_worker: threading.Thread | None = None
+_trash_serial = itertools.count()
+
+
+def discard_soon(path: Path, trash: Path) -> None:
+    """Move ``path`` into ``trash`` and remove it there in the background (with whatever
+    else is in ``trash``); removed here when it cannot be moved."""
+    if not path.exists():
+        return
+    try:
+        trash.mkdir(parents=True, exist_ok=True)
+        os.rename(path, trash / f"{os.getpid()}-{next(_trash_serial)}-{path.parent.name}")
+    except OSError:
+        discard(path)
+        return
+    global _trash_worker
+    with _trash_lock:
+        _trash_pending.add(trash)
+        if _trash_worker is not None and _trash_worker.is_alive():
+            return  # the running worker takes it (one of a parent process is not alive here)
+        _trash_worker = threading.Thread(target=_empty_trash, name="gatekit-trash", daemon=True)
+        _trash_worker.start()
+    from gatekit import afterwards
+
+    afterwards.defer(wait_for_trash)
+
+
+def wait_for_trash() -> None:
+    """Return once the background removal has emptied every trash it was given."""
+    with _trash_lock:
+        worker = _trash_worker
+    if worker is not None:
+        worker.join()
+
+
+def _empty_trash() -> None:
+    global _trash_worker
+    while True:
+        with _trash_lock:
+            if not _trash_pending:
+                _trash_worker = None
+                return
+            trash = _trash_pending.pop()
+        try:
+            entries = [Path(e.path) for e in os.scandir(trash)]
+        except OSError:
+            continue
+        for entry in entries:
+            discard(entry)

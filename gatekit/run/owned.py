@@ -69,7 +69,9 @@ class RunWrites:
     def view_for(self, gate: PlannedGate) -> isolation.GateView | None:
         if self.mode != isolation.OVERLAY or not runs_commands(gate):
             return None
-        view = isolation.make_view(self.shadow.path, self.scratch / gate.id / "view")
+        # closed views go to runs/.trash (beside runs/.isolation), emptied in the background
+        trash = self.scratch.parent.parent / ".trash"
+        view = isolation.make_view(self.shadow.path, self.scratch / gate.id / "view", trash)
         if view is None:
             raise RuntimeError(f"no copy-on-write view for gate {gate.id}")
         return view
