@@ -98,8 +98,10 @@ def _daemon_may_be_running() -> bool:
 def entry() -> NoReturn:
     """The ``gatekit`` command: :func:`main`, then exit. After a check, whether the
     daemon ran it or this process did, nothing is left to tear down: every file of the
-    run is closed (each write was flushed), no thread is left, temporary directories
-    were removed by their ``with``. So the process ends at once: Python's own shutdown
+    run is closed (each write was flushed), temporary directories were removed by their
+    ``with``; the only thread that may still run removes closed gate views from
+    ``runs/.trash`` (what it leaves, the next check or ``gatekit gc`` removes). So the
+    process ends at once: Python's own shutdown
     (clearing modules, a last collection) cost an in-process check ~25 ms, and more
     than the whole client of a daemon check."""
     code = main()

@@ -329,9 +329,16 @@ def test_shadow_and_gc_commands(project: Repo) -> None:
     old_tmp = project.path / ".git/gatekit/tmp/index-old"
     old_tmp.mkdir()
     os.utime(old_tmp, (time.time() - 7200, time.time() - 7200))
+    # a closed gate view an ended check had not finished removing (work dir without rights)
+    left = project.path / ".git/gatekit/runs/.trash/4242-0-lint"
+    (left / "work" / "w1" / "work").mkdir(parents=True)
+    (left / "upper").mkdir()
+    (left / "upper" / "fixed.py").write_text("x\n")
+    (left / "work" / "w1" / "work").chmod(0)
     gc = project.gatekit("gc", "--older-than", "0", "--keep", "5")
     assert gc.returncode == 0, gc.stderr
     assert "removed shadow s0" in gc.stdout
+    assert "removed gate view 4242-0-lint" in gc.stdout and not left.exists()
     assert not shadow.exists() and not old_tmp.exists()
     assert project.git("for-each-ref", "refs/gatekit/shadow/") == ""
     assert project.git("worktree", "list").count("\n") == 1

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pygit2
 
 HELP = (
     "remove stale shadow worktrees, old builds of local packages and leftovers; "
@@ -64,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {line}")
     for line in localgc.prune_local(envs, args.older_than * 86400):
         print(f"removed local build {line.removeprefix('local/')}")
+    for name in _empty_view_trash(repo):
+        print(f"removed gate view {name}")
     if args.keep is not None:
         try:
             module = importlib.import_module("gatekit.record.checkpoints")
@@ -75,3 +81,19 @@ def run(args: argparse.Namespace) -> int:
             for report in reports or ():
                 print(f"pruned {report}")
     return 0
+
+
+def _empty_view_trash(repo: pygit2.Repository) -> list[str]:
+    """Closed gate views a check left in ``runs/.trash`` (it ends before its background
+    removal does); what a running check moves there meanwhile it removes itself."""
+    from gatekit.git.repo import gatekit_dir
+    from gatekit.run.isolation import discard
+
+    trash = gatekit_dir(repo) / "runs" / ".trash"
+    try:
+        entries = sorted(trash.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        discard(entry)
+    return [e.name for e in entries]
