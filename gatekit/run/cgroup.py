@@ -49,10 +49,12 @@ from gatekit.record.locks import pid_exists
 
 V1 = "cgroup-v1"
 V2 = "cgroup-v2"
-_ENTER = (
+# sh: write $$ to each cgroup.procs file given before "--", then drop them and the "--"
+ENTER_LOOP = (
     'while [ "$1" != -- ]; do echo $$ > "$1" || '
-    '{ echo "gatekit: cannot enter cgroup $1" >&2; exit 125; }; shift; done; shift; exec "$@"'
+    '{ echo "gatekit: cannot enter cgroup $1" >&2; exit 125; }; shift; done; shift'
 )
+_ENTER = ENTER_LOOP + '; exec "$@"'
 _PERIOD_US = 100_000
 _KEEP_FAST_EVERY = 0.005  # seconds; well under one RCU grace period (~20 ms seen)
 _TICK = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0  # cpuacct.stat

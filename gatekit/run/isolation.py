@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gatekit.lazyclass import dataclass
+from gatekit.run.cgroup import ENTER_LOOP
 
 OVERLAY = "overlay"
 EXCLUSIVE = "exclusive"
@@ -51,10 +52,7 @@ _SCRIPT = (
 MOUNT_FAILED = 125
 # As root (no user namespace), the view's shell also moves itself into the command's
 # cgroups first ($1... up to "--"): one shell fewer per command than cgroup.enter_argv.
-_ENTER_THEN_SCRIPT = (
-    'while [ "$1" != -- ]; do echo $$ > "$1" || '
-    '{ echo "gatekit: cannot enter cgroup $1" >&2; exit 125; }; shift; done; shift\n' + _SCRIPT
-)
+_ENTER_THEN_SCRIPT = ENTER_LOOP + "\n" + _SCRIPT
 
 _probe_lock = threading.Lock()
 _probed: dict[str, str] = {}  # key -> EXCLUSIVE, OVERLAY or OVERLAY + VOLATILE
