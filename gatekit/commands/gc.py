@@ -87,13 +87,6 @@ def _empty_view_trash(repo: pygit2.Repository) -> list[str]:
     """Closed gate views a check left in ``runs/.trash`` (it ends before its background
     removal does); what a running check moves there meanwhile it removes itself."""
     from gatekit.git.repo import gatekit_dir
-    from gatekit.run.isolation import discard
+    from gatekit.run.isolation import empty_trash
 
-    trash = gatekit_dir(repo) / "runs" / ".trash"
-    try:
-        entries = sorted(trash.iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        discard(entry)
-    return [e.name for e in entries]
+    return empty_trash(gatekit_dir(repo) / "runs" / ".trash")

@@ -28,6 +28,8 @@ import signal
 import sys
 import time
 
+from gatekit.run import usage
+
 TOKEN_VAR = "GATEKIT_GATE_RUN"
 _PR_SET_CHILD_SUBREAPER = 36
 _subreaper = False
@@ -57,7 +59,7 @@ def sweep(token: str, grace: float) -> list[int]:
     """Stop this process's children that carry ``token`` (and their groups); their pids."""
     if not _subreaper:
         return []
-    found = [pid for pid in _children() if _carries(pid, token)]
+    found = [pid for pid in usage.children("self") if _carries(pid, token)]
     if not found:
         return []
     for pid in found:
@@ -76,23 +78,6 @@ def sweep(token: str, grace: float) -> list[int]:
         if left:
             time.sleep(0.01)
     return found
-
-
-def _children() -> list[int]:
-    """This process's children, from every thread's ``children`` list (plain ``open``:
-    this runs after every command of every gate)."""
-    pids: list[int] = []
-    try:
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
-        return pids
-    for task in tasks:
-        try:
-            with open(f"/proc/self/task/{task}/children", "rb") as f:
-                pids.extend(int(p) for p in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return pids
 
 
 def _carries(pid: int, token: str) -> bool:

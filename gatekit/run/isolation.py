@@ -399,9 +399,15 @@ def _empty_trash() -> None:
                 _trash_worker = None
                 return
             trash = _trash_pending.pop()
-        try:
-            entries = [Path(e.path) for e in os.scandir(trash)]
-        except OSError:
-            continue
-        for entry in entries:
-            discard(entry)
+        empty_trash(trash)
+
+
+def empty_trash(trash: Path) -> list[str]:
+    """Remove every closed view in ``trash``; their names (none when there is no trash)."""
+    try:
+        entries = sorted(Path(e.path) for e in os.scandir(trash))
+    except OSError:
+        return []
+    for entry in entries:
+        discard(entry)
+    return [e.name for e in entries]

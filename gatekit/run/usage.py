@@ -84,13 +84,15 @@ def vm_hwm(pid: int | str) -> int:
     return 0
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int | str) -> list[int]:
+    """The children of process ``pid`` (``"self"``: gatekit's own), from every thread's
+    ``children`` list (plain ``open``: read after and during every command)."""
     out: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return out
-    for task in tasks:  # plain open: sampled often, early in every command
+    for task in tasks:
         try:
             with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
                 out.extend(int(p) for p in f.read().split())
@@ -102,7 +104,7 @@ def _children(pid: int) -> list[int]:
 def sample_tree(leader: int) -> TreeSample:
     """The tree of ``leader`` as it is now (all zeros once it is gone)."""
     roots = [leader]
-    for pid in _children(os.getpid()):  # orphans of the tree re-parented to gatekit
+    for pid in children(os.getpid()):  # orphans of the tree re-parented to gatekit
         if pid != leader:
             st = _stat(pid)
             if st is not None and st.pgrp == leader:
@@ -127,7 +129,7 @@ def sample_tree(leader: int) -> TreeSample:
             rss += st.rss
             hwm = max(hwm, vm_hwm(pid))
             members.append((pid, st.comm, st.rss))
-        stack.extend(_children(pid))
+        stack.extend(children(pid))
     return TreeSample(rss, user, system, processes, hwm, tuple(members))
 
 
