@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,15 @@ def _plan_ids(repo: Repo) -> dict[str, dict[str, object]]:
     proc = repo.gatekit("plan", "--json")
     assert proc.returncode == 0, proc.stderr
     return {g["id"]: g for g in json.loads(proc.stdout)["gates"]}
+
+
+def _commit(repo: Repo, path: str, text: str, message: str) -> subprocess.CompletedProcess[str]:
+    """Write and stage ``path``, then ``git commit`` (the hook gatekit installed runs)."""
+    repo.write(path, text)
+    repo.git("add", path)
+    return subprocess.run(
+        ["git", "commit", "-q", "-m", message], cwd=repo.path, capture_output=True, text=True
+    )
 
 
 def test_from_pre_commit_config(repo: Repo) -> None:
@@ -111,21 +121,13 @@ def test_pre_commit_user_switches_and_commit_runs_hooks_through_gatekit(
     assert "would run each of them twice" in proc.stdout
     assert f"{hooks_dir / 'pre-commit.legacy'} runs first" in proc.stdout
     repo.git("add", "validation.yaml")
-    repo.write("bad.yaml", "a: [1\n")
-    repo.git("add", "bad.yaml")
-    commit = subprocess.run(
-        ["git", "commit", "-q", "-m", "bad"], cwd=repo.path, capture_output=True, text=True
-    )
+    commit = _commit(repo, "bad.yaml", "a: [1\n", "bad")
     assert commit.returncode != 0
     assert "check-yaml" in commit.stdout + commit.stderr
     assert "migration mode" not in commit.stdout + commit.stderr
     assert count.read_text() == "ran\n"  # each hook once: pre-commit's own did not run
     assert (repo.path / ".git" / "mine.log").read_text() == "mine ran\n"
-    repo.write("bad.yaml", "a: [1]\n")
-    repo.git("add", "bad.yaml")
-    commit = subprocess.run(
-        ["git", "commit", "-q", "-m", "good"], cwd=repo.path, capture_output=True, text=True
-    )
+    commit = _commit(repo, "bad.yaml", "a: [1]\n", "good")
     assert commit.returncode == 0, commit.stdout + commit.stderr
     assert count.read_text() == "ran\nran\n"
     assert (repo.path / ".git" / "mine.log").read_text() == "mine ran\nmine ran\n"
@@ -135,8 +137,6 @@ def test_pre_commit_user_switches_and_commit_runs_hooks_through_gatekit(
 
 
 def test_init_hook_force_chains_a_hook_that_is_not_pre_commits(repo: Repo) -> None:
-    import subprocess
-
     repo.write(
         ".pre-commit-config.yaml",
         "repos:\n-   repo: local\n    hooks:\n    -   id: no-fixme\n        name: no-fixme\n"
@@ -152,11 +152,7 @@ def test_init_hook_force_chains_a_hook_that_is_not_pre_commits(repo: Repo) -> No
     assert "set aside" not in proc.stdout
     assert f"{hooks_dir / 'pre-commit.legacy'} runs first, before gatekit" in proc.stdout
     repo.git("add", "validation.yaml")
-    repo.write("notes.txt", "FIXME later\n")
-    repo.git("add", "notes.txt")
-    commit = subprocess.run(
-        ["git", "commit", "-q", "-m", "fixme"], cwd=repo.path, capture_output=True, text=True
-    )
+    commit = _commit(repo, "notes.txt", "FIXME later\n", "fixme")
     assert commit.returncode != 0
     assert "no-fixme" in commit.stderr + commit.stdout
     assert "notes.txt:1:FIXME later" in commit.stderr + commit.stdout
