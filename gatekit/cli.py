@@ -104,6 +104,8 @@ def entry() -> NoReturn:
     process ends at once: Python's own shutdown
     (clearing modules, a last collection) cost an in-process check ~25 ms, and more
     than the whole client of a daemon check."""
+    if sys.argv[1:2] == ["check"]:
+        pause_collector()
     code = main()
     if _served_by_daemon or _checked:
         for stream in (sys.stdout, sys.stderr):
@@ -143,6 +145,21 @@ def main(argv: Sequence[str] | None = None, *, use_daemon: bool = True) -> int:
         global _checked
         _checked = True
     return code
+
+
+def pause_collector() -> None:
+    """A process that is one check (``gatekit check``, a daemon's worker) runs without
+    Python's cyclic garbage collector.
+
+    Its start-up makes objects that live until the process ends (modules, classes,
+    the plan): the collector walked them in ~48 passes, ~12 ms and 3% of the
+    instructions of a 2,000-file check of five trivial gates, and found a few hundred
+    objects in the whole run. What the check frees, reference counting frees; the
+    process ends with the check (``entry``). Not for ``main()`` called in a process
+    that goes on (tests)."""
+    import gc
+
+    gc.disable()
 
 
 # A check that ran to a verdict (not a usage error, not an interruption).

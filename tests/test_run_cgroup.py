@@ -335,5 +335,9 @@ def test_entries_are_kept_fast_only_inside_the_block_and_gatekit_stays_where_it_
         finally:
             group.remove()
         assert all(f"/gatekit/{d.name}" in out for d in group.dirs.values()), out
+    # the block does not wait for the thread; it ends at its next wake-up
+    deadline = time.monotonic() + 2.0
+    while _entry_threads() and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert _entry_threads() == []
     assert Path("/proc/self/cgroup").read_text() == before

@@ -200,8 +200,10 @@ def _reset_git_search_paths() -> None:
 
 
 def _run(argv: list[str]) -> int:
-    from gatekit.cli import main
+    from gatekit.cli import main, pause_collector
 
+    if argv[:1] == ["check"]:
+        pause_collector()
     try:
         return int(main(argv, use_daemon=False))
     except SystemExit as exc:

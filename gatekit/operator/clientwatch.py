@@ -13,8 +13,11 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a worker has it imported; an in-process check asks client_gone() only
+    import socket
 
 _gone = threading.Event()
 _done = threading.Event()
@@ -42,6 +45,8 @@ def done() -> None:
 
 
 def _loop(conn: socket.socket, client_pid: int | None) -> None:
+    import socket
+
     global _why
     fd = conn.fileno()
     while not _done.is_set():
@@ -67,6 +72,8 @@ def _loop(conn: socket.socket, client_pid: int | None) -> None:
 
 def peer_pid(conn: socket.socket) -> int | None:
     """The pid of the process at the other end of a unix socket (Linux), else None."""
+    import socket
+
     if not hasattr(socket, "SO_PEERCRED"):
         return None
     import struct

@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import socket
 from pathlib import Path
 
 from gatekit.lazyclass import dataclass
@@ -41,7 +40,7 @@ class LockInfo:
 
 
 def _owner_state(pid: int | None, start: str | None, host: str | None) -> str:
-    if host not in (None, socket.gethostname()):
+    if host not in (None, procs.hostname()):
         return "unknown"  # another machine: cannot tell
     state = procs.describe(pid, start)
     if state == "alive" and start is None and pid is not None:

@@ -45,11 +45,6 @@ def client_pid() -> int | None:
     return _client[0] if _client else None
 
 
-def _host() -> str:
-    """The host name (as socket.gethostname(), without importing socket: status starts fast)."""
-    return os.uname().nodename
-
-
 def now_iso() -> str:
     """UTC to the millisecond, ``2026-01-31T12:00:00.123Z`` (no datetime import: every
     run writes its run file)."""
@@ -64,7 +59,7 @@ def owner_record() -> dict[str, Any]:
         pid, start, cmd = _client
     else:
         pid, start, cmd = me, procs.start_time(me), procs.cmdline(me)
-    return {"pid": pid, "start": start, "host": _host(), "cmdline": cmd}
+    return {"pid": pid, "start": start, "host": procs.hostname(), "cmdline": cmd}
 
 
 def active_dir(gatekit_dir: Path) -> Path:
@@ -129,7 +124,7 @@ def clear_active(run_dir: Path) -> None:
 
 def owner_alive(doc: dict[str, Any]) -> bool:
     owner = doc.get("owner") or {}
-    if owner.get("host") not in (None, _host()):
+    if owner.get("host") not in (None, procs.hostname()):
         return True  # another machine: cannot tell, never call it dead
     return procs.is_alive(owner.get("pid"), owner.get("start"))
 

@@ -20,8 +20,6 @@ import errno
 import fcntl
 import json
 import os
-import random
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -30,6 +28,7 @@ from pathlib import Path
 from gatekit.atomicfile import write_atomic
 from gatekit.errors import GatekitError
 from gatekit.lazyclass import dataclass
+from gatekit.operator.procs import hostname
 
 LOCK_TIMEOUT = 30.0  # seconds a writer waits for a busy lock before giving up
 
@@ -40,6 +39,8 @@ class LockBusyError(GatekitError):
 
 def backoff_delay(attempt: int, base: float = 0.002, cap: float = 0.1) -> float:
     """Exponential backoff with full jitter: bounded, and never in lockstep."""
+    import random
+
     return random.uniform(0, min(cap, base * (2**attempt)))
 
 
@@ -93,7 +94,7 @@ class OwnerRecord:
 
     def is_dead(self) -> bool:
         """True only when the owner is confirmed dead on this host."""
-        if self.host != socket.gethostname():
+        if self.host != hostname():
             return False  # another machine (network file system): cannot tell
         if not pid_exists(self.pid):
             return True
@@ -108,7 +109,7 @@ def write_owner(owner_path: Path, lock_path: Path) -> None:
     rec = OwnerRecord(
         pid=os.getpid(),
         start=process_start_time(os.getpid()),
-        host=socket.gethostname(),
+        host=hostname(),
         lock_ino=st.st_ino,
         lock_mtime_ns=st.st_mtime_ns,
     )
@@ -150,7 +151,7 @@ def write_intent(owner_path: Path) -> None:
     rec = {
         "pid": os.getpid(),
         "start": process_start_time(os.getpid()),
-        "host": socket.gethostname(),
+        "host": hostname(),
         "time_ns": time.time_ns(),
     }
     path = intent_path_for(owner_path)

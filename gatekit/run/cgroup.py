@@ -111,20 +111,23 @@ def entries_kept_fast(wanted: bool) -> Iterator[None]:
     pid = str(os.getpid()).encode()
 
     def keep() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                os.write(fd, pid)
-                if stop.wait(_KEEP_FAST_EVERY):
-                    return
+        try:
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, pid)
+                    if stop.wait(_KEEP_FAST_EVERY):
+                        return
+        finally:
+            os.close(fd)
 
     thread = threading.Thread(target=keep, name="gatekit-cgroup-entries", daemon=True)
     thread.start()
     try:
         yield
     finally:
+        # Not waited for: its first move may still wait out a grace period (a run whose
+        # gates were all cached ended ~10 ms later for it). It ends at its next wake-up.
         stop.set()
-        thread.join()
-        os.close(fd)
 
 
 def use(where: Layout | None) -> None:

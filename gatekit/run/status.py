@@ -23,22 +23,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
 from gatekit.atomicfile import save_quietly
 from gatekit.lazyclass import dataclass
+from gatekit.operator.runfile import now_iso
 from gatekit.phases import ACTIVE_PHASES
 
 HEARTBEAT = 2.0
 SETTLE = 0.05  # seconds a passing phase may wait before its status file is written
 LAST_LINES = 20
 RUNBOOK_LINES = 200
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
