@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -190,6 +191,33 @@ def test_pool_limits_and_parallel_jobs(tmp_path: Path) -> None:
     spans = {s[0]: s for s in _spans(log)}
     assert not _overlap(spans["db1"], spans["db2"])
     assert _overlap(spans["free1"], spans["free2"])
+
+
+@pytest.mark.parametrize("fail_fast", [False, True])
+def test_a_gate_gives_its_job_slot_back_when_its_commands_end(
+    tmp_path: Path, fail_fast: bool
+) -> None:
+    """With one job, the next gate's command starts while the first gate's results are
+    still being collected; commands never overlap. Under --fail-fast the slot is kept
+    to the end: the first result could still stop the run."""
+    log = tmp_path / "spans.txt"
+    collected: list[float] = []
+
+    def collect(g, root):  # type: ignore[no-untyped-def]
+        time.sleep(0.6)  # a slow report to read
+        collected.append(time.time())
+        return JUnitSummary(tests=1, failures=0, errors=0, skipped=0), []
+
+    p = plan(
+        gate("a", _timed("a", log, 0.1), junit=("reports/*.xml",)),
+        gate("b", _timed("b", log, 0.1)),
+    )
+    res, _ = run(p, tmp_path, jobs=1, fail_fast=fail_fast, hooks=GateHooks(collect=collect))
+    assert (res["a"].outcome, res["b"].outcome) == (Outcome.PASSED, Outcome.PASSED)
+    spans = {s[0]: s for s in _spans(log)}
+    assert not _overlap(spans["a"], spans["b"])
+    b_started = spans["b"][1]
+    assert (b_started < collected[0]) is not fail_fast
 
 
 class GitShadow(TmpShadow):

@@ -77,6 +77,7 @@ def execute_plan(
             settle=runner.cached,
             runs_alone=writes.runs_alone,
         )
+        runner.slot_free = scheduler.slot_free
         enters = commands and any(
             g.decision is Decision.RUN and runs_commands(g) and limits.uses_cgroup(g.limits)
             for g in plan.gates

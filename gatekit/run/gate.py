@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -57,6 +58,8 @@ class GateRunner:
         self._snapped: set[str] = set()  # gates with a forensics snapshot taken before a kill
         # per gate id: what enforced its limits when its cgroup could not be made
         self._fell_back: dict[str, str | None] = {}
+        # told when a gate's commands are over (the scheduler may start another gate)
+        self.slot_free: Callable[[str], None] = lambda gate_id: None
 
     def close(self) -> None:
         self.watchdog.close()
@@ -179,6 +182,7 @@ class GateRunner:
                     return False
 
         summary = run_attempts(gate.retries, attempt, wait, on_retry)
+        self.slot_free(gate.id)
         result = self._result(gate, summary, box, start)
         request = self.stop_request(gate.id) if summary.stopped else None
         if request is not None:

@@ -19,7 +19,7 @@ A = TypeVar("A")
 class Job(Generic[T]):
     """One call on its own thread; :meth:`result` returns its value or raises its error."""
 
-    def __init__(self, done: queue.SimpleQueue[Job[T]]) -> None:
+    def __init__(self, done: queue.SimpleQueue[Job[T] | None]) -> None:
         self._done = done
         self._value: T | None = None
         self._error: BaseException | None = None
@@ -43,7 +43,7 @@ class Job(Generic[T]):
 class GatePool(Generic[T]):
     def __init__(self, name: str) -> None:
         self._name = name
-        self._done: queue.SimpleQueue[Job[T]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Job[T] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
 
     def submit(self, fn: Callable[[A], T], arg: A) -> Job[T]:
@@ -54,9 +54,13 @@ class GatePool(Generic[T]):
         thread.start()
         return job
 
+    def nudge(self) -> None:
+        """Wake :meth:`wait` without a job having ended (a job gave its slot back)."""
+        self._done.put(None)
+
     def wait(self, timeout: float) -> None:
-        """Until a job ends, or ``timeout``; which ended, each job's ``done`` says (an
-        interrupted wait loses nothing)."""
+        """Until a job ends (or :meth:`nudge`), or ``timeout``; which ended, each job's
+        ``done`` says (an interrupted wait loses nothing)."""
         try:
             self._done.get(timeout=timeout)
         except queue.Empty:

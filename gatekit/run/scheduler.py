@@ -9,6 +9,7 @@ Gates it does not start get a reason: the plan's own, an unmet need,
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -82,6 +83,26 @@ class Scheduler:
         self.interrupted = False
         self._ids = [*plan.order, *(g.id for g in plan.gates if g.id not in plan.order)]
         self._gates = {g.id: g for g in plan.gates}
+        self._freed: set[str] = set()  # running gates that gave their job slot back
+        self._freed_lock = threading.Lock()
+        self._pool: GatePool[GateResult] | None = None
+
+    def slot_free(self, gate_id: str) -> None:
+        """From a gate's thread: its commands are over (what is left is bookkeeping:
+        results, reports, its view thrown away), so another gate may start. Gates that
+        run alone, gates of a ``pool`` and every gate under ``--fail-fast`` keep their
+        slot to the end (a result not known yet must still be able to stop the run)."""
+        gate = self._gates.get(gate_id)
+        if gate is None or self.sel.fail_fast or gate.pool is not None or self.runs_alone(gate):
+            return
+        with self._freed_lock:
+            self._freed.add(gate_id)
+        if self._pool is not None:
+            self._pool.nudge()
+
+    def _busy(self, running: dict[Job[GateResult], str]) -> int:
+        with self._freed_lock:
+            return sum(1 for gid in running.values() if gid not in self._freed)
 
     def _decide(self, gate: PlannedGate, outcome: Outcome, reason: str) -> None:
         res = _result(gate, outcome, reason)
@@ -127,6 +148,7 @@ class Scheduler:
         stop_new = False
         jobs = max(1, self.sel.jobs)
         pool: GatePool[GateResult] = GatePool("gatekit-gate")
+        self._pool = pool
         try:
             while pending or running:
                 if not stop_new:
@@ -149,7 +171,7 @@ class Scheduler:
                                 self.results[gid] = settled
                                 progress = True
                                 continue
-                            if exclusive or len(running) >= jobs:
+                            if exclusive or self._busy(running) >= jobs:
                                 break
                             alone = self.runs_alone(gate)
                             if alone and running:
