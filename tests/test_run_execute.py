@@ -220,6 +220,24 @@ def test_a_gate_gives_its_job_slot_back_when_its_commands_end(
     assert (b_started < collected[0]) is not fail_fast
 
 
+@pytest.mark.parametrize("fail_fast", [False, True])
+def test_the_next_gate_gets_ready_while_a_slot_is_busy(tmp_path: Path, fail_fast: bool) -> None:
+    """With one job, gate b makes its sandbox while gate a's command still runs (it waits
+    for the slot with everything made); not under --fail-fast. Commands never overlap."""
+    log = tmp_path / "spans.txt"
+    seen = tmp_path / "seen.txt"
+    look = py(
+        "import os, time; time.sleep(0.5); "
+        f"open({str(seen)!r}, 'w').write(str(os.path.isdir(os.path.join(os.environ['HOME'], '..', '..', 'b', 'home'))))"
+    )
+    p = plan(gate("a", look, _timed("a", log, 0.0)), gate("b", _timed("b", log, 0.1)))
+    res, _ = run(p, tmp_path, jobs=1, fail_fast=fail_fast)
+    assert (res["a"].outcome, res["b"].outcome) == (Outcome.PASSED, Outcome.PASSED)
+    assert seen.read_text() == str(not fail_fast)
+    spans = {s[0]: s for s in _spans(log)}
+    assert spans["a"][2] <= spans["b"][1]
+
+
 class GitShadow(TmpShadow):
     def reset(self) -> None:
         from conftest import git

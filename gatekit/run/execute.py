@@ -28,6 +28,7 @@ from gatekit.run.output import Reporter
 from gatekit.run.owned import RunWrites, runs_commands
 from gatekit.run.proc import ProcessRegistry
 from gatekit.run.scheduler import Scheduler, Selection, default_jobs
+from gatekit.run.slots import CommandSlots
 from gatekit.run.status import RunStatus
 
 __all__ = ["GateHooks", "RunOptions", "ShadowLike", "execute_plan", "interrupted"]
@@ -55,19 +56,29 @@ def execute_plan(
     writes = RunWrites.decide(
         shadow, run_dir / "sandbox", commands, environ.get("GATEKIT_ISOLATION")
     )
+    selection = Selection(
+        jobs=default_jobs(options.jobs if options.jobs is not None else plan.jobs),
+        fail_fast=options.fail_fast,
+        only=options.only,
+        skip=options.skip,
+    )
+    slots = CommandSlots(selection.jobs, registry.stopping)
     runner = GateRunner(
-        shadow, run_dir, options, reporter, hooks or GateHooks(), status, registry, environ, writes
+        shadow,
+        run_dir,
+        options,
+        reporter,
+        hooks or GateHooks(),
+        status,
+        registry,
+        environ,
+        writes,
+        slots,
     )
     order = [*plan.order, *(g.id for g in plan.gates if g.id not in plan.order)]
     try:
         for gid in order:
             runner.phase(gid, "queued")
-        selection = Selection(
-            jobs=default_jobs(options.jobs if options.jobs is not None else plan.jobs),
-            fail_fast=options.fail_fast,
-            only=options.only,
-            skip=options.skip,
-        )
         scheduler = Scheduler(
             plan,
             selection,
@@ -76,6 +87,7 @@ def execute_plan(
             runner.decided,
             settle=runner.cached,
             runs_alone=writes.runs_alone,
+            started=slots.started,
         )
         runner.slot_free = scheduler.slot_free
         enters = commands and any(

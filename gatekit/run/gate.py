@@ -19,6 +19,7 @@ from gatekit.run.output import Reporter
 from gatekit.run.owned import RunWrites
 from gatekit.run.proc import ProcessRegistry, ProcResult, run_process
 from gatekit.run.retry import AttemptReport, RetrySummary, TransientMatcher, judge, run_attempts
+from gatekit.run.slots import CommandSlots
 from gatekit.run.status import RunStatus
 from gatekit.run.watchdog import Watchdog
 
@@ -41,8 +42,10 @@ class GateRunner:
         registry: ProcessRegistry,
         environ: dict[str, str],
         writes: RunWrites,
+        slots: CommandSlots,
     ) -> None:
         self.shadow = shadow
+        self.slots = slots
         self.writes = writes
         self.run_dir = run_dir
         self.options = options
@@ -93,6 +96,12 @@ class GateRunner:
         return result
 
     def run(self, gate: PlannedGate) -> GateResult:
+        try:
+            return self._run_gate(gate)
+        finally:  # however it ended, the gates behind it in the slots' line go on
+            self.slots.leave(gate.id)
+
+    def _run_gate(self, gate: PlannedGate) -> GateResult:
         start = time.monotonic()
         request = self.stop_request(gate.id)
         if request is not None:  # stopped before it started
@@ -154,7 +163,12 @@ class GateRunner:
             matcher.reset()
             if view is not None and number > 1:
                 view.reset()  # every attempt starts from the candidate
-            report = self._attempt(gate, box, log, matcher, number)
+            held = self.slots.take(gate.id)
+            try:
+                report = self._attempt(gate, box, log, matcher, number)
+            finally:
+                if held:
+                    self.slots.give()
             if report.outcome is not Outcome.PASSED and self.stop_request(gate.id) is not None:
                 report = dataclasses.replace(
                     report, outcome=Outcome.STOPPED, failure_class="interrupted"

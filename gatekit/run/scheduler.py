@@ -69,6 +69,7 @@ class Scheduler:
         on_decided: Callable[[GateResult], None],
         settle: Callable[[PlannedGate], GateResult | None] | None = None,
         runs_alone: Callable[[PlannedGate], bool] | None = None,
+        started: Callable[[str], None] | None = None,
     ) -> None:
         self.plan = plan
         self.sel = selection
@@ -77,6 +78,8 @@ class Scheduler:
         self.settle = settle
         # gates that must run with no other gate beside them (no isolation between gates)
         self.runs_alone = runs_alone or (lambda gate: False)
+        # told of each gate just before its thread starts (its place in the slots' line)
+        self.started = started or (lambda gate_id: None)
         self.registry = registry
         self.on_decided = on_decided
         self.results: dict[str, GateResult] = {}
@@ -147,6 +150,9 @@ class Scheduler:
         exclusive = False
         stop_new = False
         jobs = max(1, self.sel.jobs)
+        # gates started before a slot is free for them get ready meanwhile (slots.py);
+        # not under --fail-fast, where a result not known yet must still stop the run
+        ahead = 0 if self.sel.fail_fast else jobs
         pool: GatePool[GateResult] = GatePool("gatekit-gate")
         self._pool = pool
         try:
@@ -171,7 +177,7 @@ class Scheduler:
                                 self.results[gid] = settled
                                 progress = True
                                 continue
-                            if exclusive or self._busy(running) >= jobs:
+                            if exclusive or self._busy(running) >= jobs + ahead:
                                 break
                             alone = self.runs_alone(gate)
                             if alone and running:
@@ -182,6 +188,7 @@ class Scheduler:
                             if gate.pool is not None:
                                 pools[gate.pool] += 1
                             exclusive = alone
+                            self.started(gid)
                             running[pool.submit(self.run_gate, gate)] = gid
                             progress = True
                             if exclusive:
