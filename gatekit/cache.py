@@ -214,6 +214,20 @@ def cache_key(
     base: str | None = None,
 ) -> str:
     """sha256 hex identifying "this gate, these inputs, this environment"."""
+    return _cache_key(gate, repo, tree_hex, env_fingerprint, base=base)[0]
+
+
+def _cache_key(
+    gate: PlannedGate,
+    repo: pygit2.Repository,
+    tree_hex: str,
+    env_fingerprint: str,
+    *,
+    base: str | None = None,
+) -> tuple[str, bool]:
+    """The key, and whether it is final: a hook gate's key before its hook was resolved
+    covers the whole tree (a later look, once resolved, gives the hook's own key)."""
+    final = True
     body: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "gate": gate_definition(gate),
@@ -223,23 +237,25 @@ def cache_key(
     if gate.runner == "builtin":
         body["base_inputs"] = tree_inputs(repo, base, gate) if base else None
     if gate.runner == "pre-commit":
-        _hook_key(body, gate, repo, tree_hex, base)
-    return canonical.digest(body)
+        final = _hook_key(body, gate, repo, tree_hex, base)
+    return canonical.digest(body), final
 
 
 def _hook_key(
     body: dict[str, Any], gate: PlannedGate, repo: pygit2.Repository, tree: str, base: str | None
-) -> None:
+) -> bool:
     """A hook gate, once its hook is resolved: exactly the files it would be given, here and
-    in the base (it examines what changed), and the hook itself; else the whole tree."""
+    in the base (it examines what changed), and the hook itself; else the whole tree
+    (False: not resolved yet)."""
     from gatekit.precommit.keys import hook_inputs, resolved_hook
 
     hook = resolved_hook(repo, tree, gate)
     if hook is None:
-        return
+        return False
     body["hook"] = hook.definition()
     body["inputs"] = hook_inputs(repo, tree, hook)
     body["base_inputs"] = hook_inputs(repo, base, hook) if base else None
+    return True
 
 
 # --- the lookup ----------------------------------------------------------------------
@@ -315,11 +331,16 @@ class ResultCache:
         self._hits: dict[str, str] | None = None
 
     def key_for(self, gate: PlannedGate) -> str:
-        if gate.id not in self._keys:
-            self._keys[gate.id] = cache_key(
-                gate, self.repo, self.tree, self.fingerprint, base=self.base
-            )
-        return self._keys[gate.id]
+        """The gate's key; kept for the run once final (a hook gate looked up before its
+        hook was resolved is keyed again after: its pass is recorded under the key the
+        next run, which finds the hook resolved, looks for)."""
+        hit = self._keys.get(gate.id)
+        if hit is not None:
+            return hit
+        key, final = _cache_key(gate, self.repo, self.tree, self.fingerprint, base=self.base)
+        if final:
+            self._keys[gate.id] = key
+        return key
 
     def lookup(self, key: str) -> str | None:
         """The checkpoint of an earlier pass with this key, or None."""

@@ -139,6 +139,24 @@ def test_hooks_match_pre_commit_run_all_files(
     }
 
 
+def test_a_pass_looked_up_before_its_hook_was_resolved_is_found_next_time(
+    hooked: Repo,
+) -> None:
+    # The first gate's key is looked up before anything resolved the hooks (a fresh
+    # repository): its pass must be recorded under the key a later run computes.
+    hooked.write(
+        "validation.yaml",
+        "version: 1\ngates:\n  - {id: big, pre-commit: check-added-large-files}\n",
+    )
+    hooked.commit("one gate")
+    assert _check(hooked)["big"]["outcome"] == "passed"
+    again = _check(hooked)["big"]
+    assert (again["outcome"], str(again["reason"])[:34]) == (
+        "cached",
+        "passed on the same inputs at check",
+    )
+
+
 def test_second_run_is_cached_and_built_once(
     hooked: Repo, hook_repos: tuple[Path, Path, Path]
 ) -> None:
