@@ -61,11 +61,17 @@ class GateRunner:
         self._snapped: set[str] = set()  # gates with a forensics snapshot taken before a kill
         # per gate id: what enforced its limits when its cgroup could not be made
         self._fell_back: dict[str, str | None] = {}
+        # per gate id: seconds it waited for a job slot (not part of its duration)
+        self._queued: dict[str, float] = {}
         # told when a gate's commands are over (the scheduler may start another gate)
         self.slot_free: Callable[[str], None] = lambda gate_id: None
 
     def close(self) -> None:
         self.watchdog.close()
+
+    def _took(self, gate_id: str, start: float) -> float:
+        """Seconds since ``start``, less the time the gate waited for a job slot."""
+        return round(time.monotonic() - start - self._queued.get(gate_id, 0.0), 3)
 
     def stop_request(self, gate_id: str) -> dict[str, object] | None:
         """A stop of this gate asked for by an operator or the watchdog (see operator.control)."""
@@ -123,7 +129,7 @@ class GateRunner:
                 outcome=Outcome.CRASHED,
                 reason=f"gatekit crashed: {exc!r}",
                 required=gate.required,
-                duration=round(time.monotonic() - start, 3),
+                duration=self._took(gate.id, start),
                 log=self.status.log_rel(gate.id),
             )
         finally:
@@ -163,7 +169,9 @@ class GateRunner:
             matcher.reset()
             if view is not None and number > 1:
                 view.reset()  # every attempt starts from the candidate
+            asked = time.monotonic()
             held = self.slots.take(gate.id)
+            self._queued[gate.id] = self._queued.get(gate.id, 0.0) + time.monotonic() - asked
             try:
                 report = self._attempt(gate, box, log, matcher, number)
             finally:
@@ -206,7 +214,7 @@ class GateRunner:
             # what the gate produced is in its own view (reports, metrics)
             result = self._collect(gate, result, self.shadow.path if view is None else view.upper)
         result = self.writes.judge(gate, result, view)
-        return result.model_copy(update={"duration": round(time.monotonic() - start, 3)})
+        return result.model_copy(update={"duration": self._took(gate.id, start)})
 
     def _result(
         self, gate: PlannedGate, summary: RetrySummary, box: sandbox.Sandbox, start: float
@@ -222,7 +230,7 @@ class GateRunner:
             reason=reason,
             required=gate.required,
             attempts=summary.attempts,
-            duration=round(time.monotonic() - start, 3),
+            duration=self._took(gate.id, start),
             log=self.status.log_rel(gate.id),
             flaky=summary.flaky,
             network_isolated=None if gate.network else box.network_isolated,
