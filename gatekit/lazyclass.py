@@ -20,12 +20,47 @@ dataclass's). Type checkers see :func:`dataclasses.dataclass` itself.
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
+import types
 from typing import TYPE_CHECKING, Any
+
+
+class _Deferred(types.ModuleType):
+    """A module's stand-in in ``sys.modules`` while another module imports it: the
+    importer keeps it, and its first attribute access imports the real module."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        return getattr(real, name)
+
+
+def import_dataclasses() -> None:
+    """Import :mod:`dataclasses` without :mod:`inspect` (once per process).
+
+    dataclasses imports inspect (~5 ms with the ``ast``, ``dis`` and ``tokenize`` it
+    imports in turn) for one use: the ``__doc__`` of a class declared without one, which
+    :func:`realize` gives every class before. So dataclasses gets a :class:`_Deferred`
+    inspect, gone from ``sys.modules`` once dataclasses is imported; a later
+    ``import inspect`` anywhere gets the real module."""
+    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+        return
+    stand_in = _Deferred("inspect")
+    sys.modules["inspect"] = stand_in
+    try:
+        importlib.import_module("dataclasses")
+    finally:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+
 
 if TYPE_CHECKING:
     from dataclasses import dataclass as dataclass
 else:
+    import_dataclasses()
     _lock = threading.RLock()
     _PARAMS = "__gatekit_lazy_dataclass__"
 
@@ -51,11 +86,17 @@ else:
         """Make ``cls`` the dataclass it was declared as (once; a no-op after)."""
         import dataclasses
 
+        from gatekit import dcmethods
+
         with _lock:
             params = cls.__dict__.get(_PARAMS)
             if params is None:
                 return
             if not cls.__doc__:  # else dataclass computes one from inspect.signature
                 cls.__doc__ = cls.__name__
-            dataclasses.dataclass(**params)(cls)
+            if dcmethods.supports(cls, params):
+                dcmethods.fields_only(cls, params)
+                dcmethods.attach(cls, params)
+            else:
+                dataclasses.dataclass(**params)(cls)
             delattr(cls, _PARAMS)

@@ -490,9 +490,7 @@ class GateRunner:
             res = run_process(
                 [
                     *affinity,
-                    *box.wrap(
-                        [*(limits.rlimit_argv(gate.limits) if enforced else []), *argv], enter
-                    ),
+                    *box.wrap(argv, enter, limits.rlimits(gate.limits) if enforced else ()),
                 ],
                 cwd=box.cwd,
                 env=env,

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gatekit.lazyclass import dataclass
+from gatekit.run import limits
 from gatekit.run.cgroup import ENTER_LOOP
 
 OVERLAY = "overlay"
@@ -43,16 +44,26 @@ VOLATILE = ",volatile"
 # $1 lower (= the shadow, mounted over itself), $2 upper, $3 work (a fresh one per
 # mount), $4 mount options tail, $5 uid:gid to map back to ('' as root); then the
 # gate's command.
-_SCRIPT = (
-    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$1" && cd "$1" || exit 125\n'
+_MOUNT = 'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3$4" "$1" && cd "$1" || exit 125\n'
+_EXEC = (
     "ids=$5; shift 5\n"
     'if [ -n "$ids" ]; then exec unshare --user --map-user="${ids%:*}" --map-group="${ids#*:}" -- "$@"; fi\n'
     'exec "$@"\n'
 )
+_SCRIPT = _MOUNT + _EXEC
 MOUNT_FAILED = 125
 # As root (no user namespace), the view's shell also moves itself into the command's
 # cgroups first ($1... up to "--"): one shell fewer per command than cgroup.enter_argv.
 _ENTER_THEN_SCRIPT = ENTER_LOOP + "\n" + _SCRIPT
+
+
+def _script(cgroups: bool, ulimits: str) -> str:
+    """The view's shell: enter the cgroups (as root), mount, set the limits, exec."""
+    if not ulimits:
+        return _ENTER_THEN_SCRIPT if cgroups else _SCRIPT
+    body = _MOUNT + ulimits + " || exit 1\n" + _EXEC
+    return ENTER_LOOP + "\n" + body if cgroups else body
+
 
 _probe_lock = threading.Lock()
 _probed: dict[str, str] = {}  # key -> EXCLUSIVE, OVERLAY or OVERLAY + VOLATILE
@@ -105,11 +116,19 @@ class GateView:
         return os.getuid() == 0
 
     def wrap(
-        self, argv: Sequence[str], isolate_network: bool, cgroups: Sequence[str] = ()
+        self,
+        argv: Sequence[str],
+        isolate_network: bool,
+        cgroups: Sequence[str] = (),
+        rlimits: tuple[limits.Rlimit, ...] = (),
     ) -> list[str]:
         """The command line that runs ``argv`` in the view (each call: a new work directory),
         first moved into ``cgroups`` (their ``cgroup.procs`` files, only where
-        :meth:`enters_cgroups`)."""
+        :meth:`enters_cgroups`), under ``rlimits`` (set by the view's shell where it can,
+        else by ``prlimit``)."""
+        ulimits = limits.ulimit_commands(rlimits) or ""
+        if rlimits and not ulimits:
+            argv = [*limits.rlimit_argv(rlimits), *argv]
         flags = "-m" + ("n" if isolate_network else "")
         uid, gid = os.getuid(), os.getgid()
         if uid != 0:
@@ -125,7 +144,7 @@ class GateView:
             "--",
             "sh",
             "-c",
-            _ENTER_THEN_SCRIPT if cgroups else _SCRIPT,
+            _script(bool(cgroups), ulimits),
             "gatekit-view",
             *enter,
             str(self.shadow),

@@ -21,6 +21,7 @@ from gatekit.git.gitproc import LOCATION_VARS
 from gatekit.git.guard import GATE_EMAIL
 from gatekit.lazyclass import dataclass
 from gatekit.plan.model import PlannedGate
+from gatekit.run import limits
 from gatekit.run.cgroup import enter_argv as cgroup_enter_argv
 
 if TYPE_CHECKING:
@@ -62,15 +63,22 @@ class Sandbox:
     notes: tuple[str, ...] = ()
     view: GateView | None = None  # the gate's own copy-on-write view of the shadow
 
-    def wrap(self, argv: Sequence[str], enter: Sequence[str] = ()) -> list[str]:
+    def wrap(
+        self,
+        argv: Sequence[str],
+        enter: Sequence[str] = (),
+        rlimits: tuple[limits.Rlimit, ...] = (),
+    ) -> list[str]:
         """The command line to start: ``argv`` in the gate's view of the shadow and inside
         the network namespace, as asked; moved first into the cgroups whose ``cgroup.procs``
-        files ``enter`` names, before any namespace is made where the view cannot do it."""
+        files ``enter`` names, before any namespace is made where the view cannot do it;
+        under ``rlimits`` (the view's shell sets them, else ``prlimit``)."""
         if self.view is not None and enter and self.view.enters_cgroups():
-            return self.view.wrap(argv, self.isolate_network, enter)
+            return self.view.wrap(argv, self.isolate_network, enter, rlimits)
         prefix = cgroup_enter_argv(enter) if enter else []
         if self.view is not None:
-            return [*prefix, *self.view.wrap(argv, self.isolate_network)]
+            return [*prefix, *self.view.wrap(argv, self.isolate_network, (), rlimits)]
+        argv = [*limits.rlimit_argv(rlimits), *argv]
         if self.isolate_network:
             return [*prefix, _unshare_path or "unshare", "-rn", "--", *argv]
         return [*prefix, *argv]
