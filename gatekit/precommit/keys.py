@@ -62,5 +62,9 @@ def tagger_for(repo: pygit2.Repository, tree_hex: str) -> Tagger:
     if hit is None:
         while len(_TAGGERS) >= _KEEP:
             _TAGGERS.pop(next(iter(_TAGGERS)))
-        hit = _TAGGERS[key] = Tagger(repo, tree_files(repo, tree_hex))
+        hit = Tagger(repo, tree_files(repo, tree_hex))
+        for (path, _), other in _TAGGERS.items():
+            if path == repo.path:  # the base shares most files with the candidate
+                hit.adopt(other)
+        _TAGGERS[key] = hit
     return hit

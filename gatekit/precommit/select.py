@@ -14,6 +14,8 @@ from gatekit.record.objects import tree_entries
 if TYPE_CHECKING:
     import pygit2
 
+_EVERY = ""  # pre-commit's default ``files``: every path
+_NONE = "^$"  # its default ``exclude``: no path but "\n" (a path is never empty)
 _EXECUTABLE = 0o100755
 _SYMLINK = 0o120000
 
@@ -30,6 +32,14 @@ class Tagger:
         self.repo = repo
         self.files = files
         self._tags: dict[str, frozenset[str]] = {}
+
+    def adopt(self, other: Tagger) -> None:
+        """Take the tags ``other`` computed for the files both trees hold unchanged (a
+        path's tags follow from its name, mode and content)."""
+        mine = self.files
+        for path, tags in other._tags.items():
+            if mine.get(path) == other.files[path]:
+                self._tags.setdefault(path, tags)
 
     def tags(self, path: str) -> frozenset[str]:
         hit = self._tags.get(path)
@@ -75,23 +85,38 @@ class Tags(Protocol):
 
 
 def hook_files(hook: ResolvedHook, candidates: Sequence[str], tagger: Tags) -> list[str]:
-    """The paths of ``candidates`` the hook is given, in pre-commit's order (sorted)."""
-    top_in, top_out = re.compile(hook.top_files), re.compile(hook.top_exclude)
-    inc, exc = re.compile(hook.files), re.compile(hook.exclude)
+    """The paths of ``candidates`` the hook is given, in pre-commit's order (sorted).
+
+    pre-commit's defaults (``files: ''`` takes every path, ``exclude: '^$'`` none) are
+    not searched for: a check asks this of every hook for every file of the candidate
+    and of its base (the cache keys), and those searches were most of its time."""
+    files = tagger.files
+    paths = [p for p in sorted(candidates) if p in files]  # not deleted in the candidate
+    for pattern, keep in (
+        (hook.top_files, True),
+        (hook.top_exclude, False),
+        (hook.files, True),
+        (hook.exclude, False),
+    ):
+        if pattern == _EVERY and keep:
+            continue
+        if pattern == _NONE and not keep:
+            paths = [p for p in paths if p != "\n"]  # the one path '^$' finds
+            continue
+        search = re.compile(pattern).search
+        paths = [p for p in paths if (search(p) is not None) is keep]
     types, types_or, excluded = (
         frozenset(hook.types),
         frozenset(hook.types_or),
         frozenset(hook.exclude_types),
     )
-    out: list[str] = []
-    for path in sorted(candidates):
-        if path not in tagger.files:
-            continue  # deleted in the candidate
-        if not top_in.search(path) or top_out.search(path):
-            continue
-        if not inc.search(path) or exc.search(path):
-            continue
-        tags = tagger.tags(path)
-        if types <= tags and (not types_or or types_or & tags) and not excluded & tags:
-            out.append(path)
-    return out
+    if not types and not types_or and not excluded:
+        return paths
+    tags_of = tagger.tags
+    return [
+        p
+        for p in paths
+        if types <= (tags := tags_of(p))
+        and (not types_or or types_or & tags)
+        and not excluded & tags
+    ]
