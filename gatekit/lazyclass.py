@@ -29,9 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 class _Deferred(types.ModuleType):
     """A module's stand-in in ``sys.modules`` while another module imports it: the
-    importer keeps it, and its first attribute access imports the real module."""
+    importer keeps it, and its first attribute access imports the real module (but for
+    the names ``shims`` serves while the real module is not loaded)."""
+
+    def __init__(self, name: str, shims: dict[str, Any] | None = None) -> None:
+        super().__init__(name)
+        self._shims = shims or {}
 
     def __getattr__(self, name: str) -> Any:
+        if name in self._shims and self.__name__ not in sys.modules:
+            return self._shims[name]
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
         real = importlib.import_module(self.__name__)
@@ -41,14 +48,18 @@ class _Deferred(types.ModuleType):
 def import_dataclasses() -> None:
     """Import :mod:`dataclasses` without :mod:`inspect` (once per process).
 
-    dataclasses imports inspect (~5 ms with the ``ast``, ``dis`` and ``tokenize`` it
-    imports in turn) for one use: the ``__doc__`` of a class declared without one, which
-    :func:`realize` gives every class before. So dataclasses gets a :class:`_Deferred`
-    inspect, gone from ``sys.modules`` once dataclasses is imported; a later
-    ``import inspect`` anywhere gets the real module."""
+    dataclasses imports inspect (~6 ms with the ``ast``, ``dis`` and ``tokenize`` it
+    imports in turn) for one use: the ``__doc__`` of a class declared without one
+    (:func:`realize` gives every class of gatekit one first; pygit2 has one without).
+    So dataclasses gets a :class:`_Deferred` inspect whose ``signature`` is
+    :func:`gatekit.initsig.signature` until the real module is loaded; it is gone from
+    ``sys.modules`` once dataclasses is imported, and a later ``import inspect``
+    anywhere gets the real module."""
     if "dataclasses" in sys.modules or "inspect" in sys.modules:
         return
-    stand_in = _Deferred("inspect")
+    from gatekit import initsig
+
+    stand_in = _Deferred("inspect", {"signature": initsig.signature})
     sys.modules["inspect"] = stand_in
     try:
         importlib.import_module("dataclasses")

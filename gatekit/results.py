@@ -207,3 +207,18 @@ def exit_code_for(verdict: Verdict) -> int:
         Verdict.MANUAL_REQUIRED: ExitCode.MANUAL_REQUIRED,
         Verdict.INTERRUPTED: ExitCode.INTERRUPTED,
     }[verdict].value
+
+
+def cost_text(cost: Cost) -> str:
+    """One line for people (the final table, ``gatekit show``):
+    ``wall 1.2s, cpu 0.8s user + 0.1s sys, peak 45.3 MiB, wrote 1.0 MiB``."""
+    from gatekit.config.sizes import format_size
+
+    parts = [f"wall {cost.wall:.2f}s"]
+    if cost.cpu_user is not None and cost.cpu_system is not None:
+        parts.append(f"cpu {cost.cpu_user:.2f}s user + {cost.cpu_system:.2f}s sys")
+    if cost.peak_memory is not None:
+        parts.append(f"peak memory {format_size(cost.peak_memory)}")
+    if cost.bytes_written is not None:
+        parts.append(f"wrote {format_size(cost.bytes_written)}")
+    return ", ".join(parts)

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.record.checkpoints import Checkpoint
+from gatekit.results import cost_text
 
 if TYPE_CHECKING:
     import pygit2
-
-    from gatekit.results import Cost
 
 
 def _time(ts: int) -> str:
@@ -102,17 +101,3 @@ def show_text(repo: pygit2.Repository, cp: Checkpoint, runs_dir: Path | None) ->
                 state = "" if where is not None and where.exists() else " (not on this machine)"
                 lines.append(f"    log: {where if where is not None else g.log}{state}")
     return "\n".join(lines)
-
-
-def cost_text(cost: Cost) -> str:
-    """``wall 1.2s, cpu 0.8s user + 0.1s sys, peak 45.3 MiB, wrote 1.0 MiB``."""
-    from gatekit.config.sizes import format_size
-
-    parts = [f"wall {cost.wall:.2f}s"]
-    if cost.cpu_user is not None and cost.cpu_system is not None:
-        parts.append(f"cpu {cost.cpu_user:.2f}s user + {cost.cpu_system:.2f}s sys")
-    if cost.peak_memory is not None:
-        parts.append(f"peak memory {format_size(cost.peak_memory)}")
-    if cost.bytes_written is not None:
-        parts.append(f"wrote {format_size(cost.bytes_written)}")
-    return ", ".join(parts)

@@ -74,12 +74,10 @@ def final_table(results: Sequence[GateResult]) -> str:
         tries = f" [{len(r.attempts)} attempts]" if len(r.attempts) > 1 else ""
         reason = (r.reason + extra + tries).strip()
         rows.append(f"{r.id:<{width}}  {r.outcome.value:<14}  {r.duration:>6.2f}s  {reason}")
-    from gatekit.results import run_cost
+    from gatekit.results import cost_text, run_cost
 
     total = run_cost(list(results))
     if total is not None:
-        from gatekit.record.view import cost_text
-
         rows.append(f"spent: {cost_text(total)}")  # the wall time is summed over gates
     for r in results:
         if r.findings and r.outcome.value not in ("passed", "cached", "approved"):
