@@ -279,8 +279,9 @@ def test_no_limits_no_wrapper(tmp_path: Path) -> None:
     g = gate("free", py("import resource; print(resource.getrlimit(resource.RLIMIT_DATA))"))
     res, _ = run(plan(g), tmp_path)
     assert res["free"].limits_enforced is None
-    assert limits.rlimit_argv(GateLimits()) == []
-    assert shutil.which("prlimit") is None or limits.rlimit_argv(GateLimits(cpu=2.0))[1:] == [
+    assert limits.rlimit_argv(limits.rlimits(GateLimits())) == []
+    two_seconds = limits.rlimits(GateLimits(cpu=2.0))
+    assert shutil.which("prlimit") is None or limits.rlimit_argv(two_seconds)[1:] == [
         "--cpu=3:5",
         "--",
     ]

@@ -50,19 +50,15 @@ _EXEC = (
     'if [ -n "$ids" ]; then exec unshare --user --map-user="${ids%:*}" --map-group="${ids#*:}" -- "$@"; fi\n'
     'exec "$@"\n'
 )
-_SCRIPT = _MOUNT + _EXEC
 MOUNT_FAILED = 125
-# As root (no user namespace), the view's shell also moves itself into the command's
-# cgroups first ($1... up to "--"): one shell fewer per command than cgroup.enter_argv.
-_ENTER_THEN_SCRIPT = ENTER_LOOP + "\n" + _SCRIPT
 
 
 def _script(cgroups: bool, ulimits: str) -> str:
-    """The view's shell: enter the cgroups (as root), mount, set the limits, exec."""
-    if not ulimits:
-        return _ENTER_THEN_SCRIPT if cgroups else _SCRIPT
-    body = _MOUNT + ulimits + " || exit 1\n" + _EXEC
-    return ENTER_LOOP + "\n" + body if cgroups else body
+    """The view's shell: as root it also moves itself into the command's cgroups first
+    ($1... up to "--": one shell fewer per command than cgroup.enter_argv); then it
+    mounts, sets the limits (``ulimits``: shell commands, or "") and execs."""
+    body = _MOUNT + (f"{ulimits} || exit 1\n" if ulimits else "") + _EXEC
+    return f"{ENTER_LOOP}\n{body}" if cgroups else body
 
 
 _probe_lock = threading.Lock()

@@ -198,9 +198,8 @@ def rlimits(limits: GateLimits) -> tuple[Rlimit, ...]:
     return tuple(out)
 
 
-def rlimit_argv(limits: GateLimits | tuple[Rlimit, ...]) -> list[str]:
-    """The ``prlimit`` wrapper that sets ``limits`` ([] when it is missing or none apply)."""
-    values = rlimits(limits) if isinstance(limits, GateLimits) else limits
+def rlimit_argv(values: tuple[Rlimit, ...]) -> list[str]:
+    """The ``prlimit`` wrapper that sets ``values`` ([] when it is missing or none apply)."""
     prlimit = _prlimit_path()
     if prlimit is None or not values:
         return []
