@@ -12,7 +12,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 def tests(session: nox.Session) -> None:
     """The whole suite, slow tests included (as in CI)."""
     session.install("-e", ".[test]")
-    session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
+    session.run("python", "-m", "pytest", "-n", "4", *session.posargs)
 
 
 @nox.session

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -124,3 +126,68 @@ def empty_repo(tmp_path: Path) -> Repo:
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     return Repo(path)
+
+
+def pip_env(**extra: str) -> dict[str, str]:
+    """The environment for a pip that must not see the suite's interpreter or venv.
+
+    It shares the user's pip cache (every test's HOME is a fresh one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    if "PIP_CACHE_DIR" not in env:
+        cache = Path(pwd.getpwuid(os.getuid()).pw_dir, ".cache", "pip")
+        if cache.is_dir():
+            env["PIP_CACHE_DIR"] = str(cache)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Wheels of gatekit's dependencies and its build backend, fetched once for the run.
+
+    A pip given ``wheelhouse_env`` installs gatekit from source with no index:
+    what it must resolve is the same, but one resolution against the index is
+    paid for the whole run (both xdist workers wait on one lock), not one per
+    environment a test builds (~30 s each, nearly all of it index queries)."""
+    base = tmp_path_factory.getbasetemp()
+    top = base.parent if worker_id != "master" else base
+    house = top / "wheelhouse"
+    with open(top / "wheelhouse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (house / ".complete").exists():
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "-q",
+                    "-w",
+                    str(house),
+                    str(ROOT),
+                    "hatchling>=1.21",
+                ],
+                capture_output=True,
+                text=True,
+                env=pip_env(),
+                check=False,
+                timeout=900,
+            )
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            for own in house.glob("gatekit-*.whl"):  # tests build gatekit from their source
+                own.unlink()
+            (house / ".complete").touch()
+    return house
+
+
+def wheelhouse_env(house: Path, **extra: str) -> dict[str, str]:
+    """``pip_env`` with the index off and ``house`` as the only place to find packages."""
+    return pip_env(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(house), **extra)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: with ``-n 2`` the run then ends on short tests, not one worker
+    finishing an 80 s test while the other waits (the sort is stable, so every xdist
+    worker collects the same order)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Repo, git
+from conftest import ROOT, Repo, git, wheelhouse_env
 
 pytestmark = pytest.mark.slow
 
@@ -48,26 +48,37 @@ def _source_clone(tmp: Path) -> tuple[Path, str]:
     return dst, "v0-test"
 
 
-def _pre_commit(repo: Repo, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PRE_COMMIT_HOME=str(home), GATEKIT_NO_DAEMON="1")
+def _env(home: Path, house: Path) -> dict[str, str]:
+    """pre-commit's pip builds the hook's environment from the run's wheelhouse."""
+    env = dict(wheelhouse_env(house), PRE_COMMIT_HOME=str(home), GATEKIT_NO_DAEMON="1")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _pre_commit(
+    repo: Repo, *args: str, home: Path, house: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pre_commit", *args],
         cwd=repo.path,
         capture_output=True,
         text=True,
-        env=env,
+        env=_env(home, house),
         check=False,
         timeout=900,
     )
 
 
-def test_pre_commit_runs_gatekit_and_refuses_a_failing_commit(repo: Repo, tmp_path: Path) -> None:
+def test_pre_commit_runs_gatekit_and_refuses_a_failing_commit(
+    repo: Repo, tmp_path: Path, wheelhouse: Path
+) -> None:
     src, rev = _source_clone(tmp_path)
     home = tmp_path / "pre-commit-home"
     repo.write("bad.json", '{"a": \n')
     repo.git("add", "bad.json")
-    tried = _pre_commit(repo, "try-repo", str(src), "gatekit", "--ref", rev, home=home)
+    tried = _pre_commit(
+        repo, "try-repo", str(src), "gatekit", "--ref", rev, home=home, house=wheelhouse
+    )
     out = tried.stdout + tried.stderr
     assert tried.returncode == 1, out
     assert "gatekit" in out and "Failed" in out
@@ -78,11 +89,10 @@ def test_pre_commit_runs_gatekit_and_refuses_a_failing_commit(repo: Repo, tmp_pa
         f"repos:\n  - repo: {src}\n    rev: {rev}\n    hooks:\n      - id: gatekit\n",
     )
     repo.git("add", ".pre-commit-config.yaml")
-    installed = _pre_commit(repo, "install", home=home)
+    installed = _pre_commit(repo, "install", home=home, house=wheelhouse)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     head = repo.git("rev-parse", "HEAD").strip()
-    env = dict(os.environ, PRE_COMMIT_HOME=str(home), GATEKIT_NO_DAEMON="1")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env = _env(home, wheelhouse)
     commit = subprocess.run(
         ["git", "commit", "-q", "-m", "broken json"],
         cwd=repo.path,

@@ -236,6 +236,29 @@ def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
     finally:
         orphan.kill()
         orphan.wait()
+    # a gate of a run its repository has not recovered yet is left to that recovery
+    # (which snapshots it first), whichever gatekit sweeps; once recovered, it is swept
+    run_dir = tmp_path / "runs" / "20261203T000000Z-1-abcdef"
+    gate_tmp = run_dir / "sandbox" / "hang" / "tmp"
+    gate_tmp.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"state": "running"}))
+    env = dict(os.environ, GATEKIT_RUN=f"{run_dir.name}/hang", TMPDIR=str(gate_tmp))
+    orphan = subprocess.Popen(["sleep", "60"], env=env)
+    try:
+        held = [parent / f"g-{dead.pid}-2" for parent in WHERE.parents.values()]
+        for d in held:
+            d.mkdir()
+            (d / "cgroup.procs").write_text(str(orphan.pid))
+        cgroup._sweep(WHERE.parents)
+        assert orphan.poll() is None, "a gate awaiting its run's recovery was killed"
+        assert all(d.exists() for d in held)
+        (run_dir / "run.json").write_text(json.dumps({"state": "crashed"}))
+        cgroup._sweep(WHERE.parents)
+        assert orphan.wait(timeout=5) == -9
+        assert not any(d.exists() for d in held)
+    finally:
+        orphan.kill()
+        orphan.wait()
     live = [parent / f"g-{os.getpid()}-999999" for parent in WHERE.parents.values()]
     for d in live:
         d.mkdir()

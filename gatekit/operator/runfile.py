@@ -117,6 +117,21 @@ def finish(run_dir: Path, *, state: str, verdict: str | None, exit_code: int | N
     clear_active(run_dir)
 
 
+def awaiting_recovery(environ: bytes) -> bool:
+    """Whether a process with this environment (``/proc/<pid>/environ``) is a gate command
+    of a run that its repository has not recovered yet: the run's directory (its TMPDIR
+    is ``runs/<run id>/sandbox/<gate id>/tmp``) still says it runs. Such a process is
+    left to that recovery, which snapshots it before it stops it."""
+    env = dict(item.partition(b"=")[::2] for item in environ.split(b"\0") if b"=" in item)
+    token = env.get(RUN_VAR.encode(), b"").decode("utf-8", "replace")
+    run_id, _, gate_id = token.partition("/")
+    tmp = Path(env.get(b"TMPDIR", b"").decode("utf-8", "replace"))
+    if not run_id or not gate_id or tmp.parts[-4:] != (run_id, "sandbox", gate_id, "tmp"):
+        return False
+    doc = read(tmp.parents[2])
+    return doc is not None and doc.get("state") not in FINAL_STATES
+
+
 def clear_active(run_dir: Path) -> None:
     with contextlib.suppress(OSError):
         (active_dir(run_dir.parent.parent) / run_dir.name).unlink()

@@ -256,7 +256,10 @@ def _sweep(parents: dict[str, Path]) -> None:
     """Remove the gate cgroups a gatekit that died left behind (named ``g-<pid>-<n>``
     after the gatekit that made them, ``probe-<pid>-<n>`` for its probes): processes
     still in one (a daemon of a gate whose gatekit was killed) are killed first. A live
-    gatekit's cgroups, made and not yet entered or running, stay."""
+    gatekit's cgroups, made and not yet entered or running, stay; so do those holding
+    a gate of a run its repository has yet to recover (any repository's check may
+    sweep here, and that run's recovery snapshots its processes before it stops them:
+    see :func:`gatekit.operator.runfile.awaiting_recovery`)."""
     for parent in parents.values():
         try:
             names = os.listdir(parent)
@@ -266,10 +269,27 @@ def _sweep(parents: dict[str, Path]) -> None:
             parts = name.split("-")
             if len(parts) != 3 or parts[0] not in ("g", "probe") or not parts[1].isdigit():
                 continue
-            if pid_exists(int(parts[1])):
+            if pid_exists(int(parts[1])) or _awaits_recovery(parent / name):
                 continue
             _kill_in(parent / name)
             _rmdir(parent / name)
+
+
+def _awaits_recovery(d: Path) -> bool:
+    from gatekit.operator.runfile import awaiting_recovery
+
+    try:
+        pids = (d / "cgroup.procs").read_text().split()
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            environ = Path("/proc", pid, "environ").read_bytes()
+        except OSError:
+            continue
+        if awaiting_recovery(environ):
+            return True
+    return False
 
 
 def _kill_in(d: Path, within: float = 2.0) -> None:
