@@ -10,7 +10,9 @@ import pytest
 from conftest import Repo
 from precommit_support import HOOKS_BUNDLE, RUFF_BUNDLE, clone_bundle, config, pre_commit_run
 
-pytestmark = pytest.mark.slow
+# one worker runs this module: the hook environments of its session's PRE_COMMIT_HOME
+# are built once, not once per worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pre-commit-hooks")]
 
 LOCAL = """-   repo: local
     hooks:
