@@ -214,6 +214,16 @@ def test_a_bad_share_of_cores_names_its_place(repo: Repo, value: str, message: s
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
+def _held_by(name: str, pid: int) -> list[Path]:
+    """A cgroup ``name`` in every hierarchy, holding process ``pid``."""
+    assert WHERE is not None
+    held = [parent / name for parent in WHERE.parents.values()]
+    for d in held:
+        d.mkdir()
+        (d / "cgroup.procs").write_text(str(pid))
+    return held
+
+
 def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
     assert WHERE is not None
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -226,10 +236,7 @@ def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
     # a process left in a dead gatekit's cgroup (its gate's daemon) is killed, then removed
     orphan = subprocess.Popen(["sleep", "60"])
     try:
-        held = [parent / f"g-{dead.pid}-1" for parent in WHERE.parents.values()]
-        for d in held:
-            d.mkdir()
-            (d / "cgroup.procs").write_text(str(orphan.pid))
+        held = _held_by(f"g-{dead.pid}-1", orphan.pid)
         cgroup._sweep(WHERE.parents)
         assert orphan.wait(timeout=5) == -9
         assert not any(d.exists() for d in held)
@@ -245,10 +252,7 @@ def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
     env = dict(os.environ, GATEKIT_RUN=f"{run_dir.name}/hang", TMPDIR=str(gate_tmp))
     orphan = subprocess.Popen(["sleep", "60"], env=env)
     try:
-        held = [parent / f"g-{dead.pid}-2" for parent in WHERE.parents.values()]
-        for d in held:
-            d.mkdir()
-            (d / "cgroup.procs").write_text(str(orphan.pid))
+        held = _held_by(f"g-{dead.pid}-2", orphan.pid)
         cgroup._sweep(WHERE.parents)
         assert orphan.poll() is None, "a gate awaiting its run's recovery was killed"
         assert all(d.exists() for d in held)
