@@ -148,7 +148,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path
 
     A pip given ``wheelhouse_env`` installs gatekit from source with no index:
     what it must resolve is the same, but one resolution against the index is
-    paid for the whole run (both xdist workers wait on one lock), not one per
+    paid for the whole run (every xdist worker waits on one lock), not one per
     environment a test builds (~30 s each, nearly all of it index queries)."""
     base = tmp_path_factory.getbasetemp()
     top = base.parent if worker_id != "master" else base
@@ -187,7 +187,7 @@ def wheelhouse_env(house: Path, **extra: str) -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first: with ``-n 2`` the run then ends on short tests, not one worker
-    finishing an 80 s test while the other waits (the sort is stable, so every xdist
-    worker collects the same order)."""
+    """Slow tests first: with ``-n`` (loadgroup hands out one test at a time) the run
+    then ends on short tests, not one worker finishing an 80 s test while the others
+    wait (the sort is stable, so every xdist worker collects the same order)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

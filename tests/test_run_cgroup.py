@@ -7,6 +7,7 @@ that left the process group. Skipped, with the reason, where no cgroup can be ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,17 @@ def test_a_bad_share_of_cores_names_its_place(repo: Repo, value: str, message: s
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
+@contextlib.contextmanager
+def _sleeper(env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``sleep 60`` for a sweep to find, never left behind."""
+    proc = subprocess.Popen(["sleep", "60"], env=env)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def _held_by(name: str, pid: int) -> list[Path]:
     """A cgroup ``name`` in every hierarchy, holding process ``pid``."""
     assert WHERE is not None
@@ -234,15 +247,11 @@ def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
     cgroup._sweep(WHERE.parents)
     assert not any(d.exists() for d in stale)
     # a process left in a dead gatekit's cgroup (its gate's daemon) is killed, then removed
-    orphan = subprocess.Popen(["sleep", "60"])
-    try:
+    with _sleeper() as orphan:
         held = _held_by(f"g-{dead.pid}-1", orphan.pid)
         cgroup._sweep(WHERE.parents)
         assert orphan.wait(timeout=5) == -9
         assert not any(d.exists() for d in held)
-    finally:
-        orphan.kill()
-        orphan.wait()
     # a gate of a run its repository has not recovered yet is left to that recovery
     # (which snapshots it first), whichever gatekit sweeps; once recovered, it is swept
     run_dir = tmp_path / "runs" / "20261203T000000Z-1-abcdef"
@@ -250,8 +259,7 @@ def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
     gate_tmp.mkdir(parents=True)
     (run_dir / "run.json").write_text(json.dumps({"state": "running"}))
     env = dict(os.environ, GATEKIT_RUN=f"{run_dir.name}/hang", TMPDIR=str(gate_tmp))
-    orphan = subprocess.Popen(["sleep", "60"], env=env)
-    try:
+    with _sleeper(env) as orphan:
         held = _held_by(f"g-{dead.pid}-2", orphan.pid)
         cgroup._sweep(WHERE.parents)
         assert orphan.poll() is None, "a gate awaiting its run's recovery was killed"
@@ -260,9 +268,6 @@ def test_a_dead_gatekits_cgroups_are_swept(tmp_path: Path) -> None:
         cgroup._sweep(WHERE.parents)
         assert orphan.wait(timeout=5) == -9
         assert not any(d.exists() for d in held)
-    finally:
-        orphan.kill()
-        orphan.wait()
     live = [parent / f"g-{os.getpid()}-999999" for parent in WHERE.parents.values()]
     for d in live:
         d.mkdir()

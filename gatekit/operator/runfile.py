@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -117,15 +118,13 @@ def finish(run_dir: Path, *, state: str, verdict: str | None, exit_code: int | N
     clear_active(run_dir)
 
 
-def awaiting_recovery(environ: bytes) -> bool:
-    """Whether a process with this environment (``/proc/<pid>/environ``) is a gate command
-    of a run that its repository has not recovered yet: the run's directory (its TMPDIR
-    is ``runs/<run id>/sandbox/<gate id>/tmp``) still says it runs. Such a process is
-    left to that recovery, which snapshots it before it stops it."""
-    env = dict(item.partition(b"=")[::2] for item in environ.split(b"\0") if b"=" in item)
-    token = env.get(RUN_VAR.encode(), b"").decode("utf-8", "replace")
-    run_id, _, gate_id = token.partition("/")
-    tmp = Path(env.get(b"TMPDIR", b"").decode("utf-8", "replace"))
+def awaiting_recovery(env: Mapping[str, str]) -> bool:
+    """Whether a process with this environment (:func:`gatekit.operator.forensics.env_of`)
+    is a gate command of a run that its repository has not recovered yet: the run's
+    directory (its TMPDIR is ``runs/<run id>/sandbox/<gate id>/tmp``) still says it
+    runs. Such a process is left to that recovery, which snapshots it before it stops it."""
+    run_id, _, gate_id = env.get(RUN_VAR, "").partition("/")
+    tmp = Path(env.get("TMPDIR", ""))
     if not run_id or not gate_id or tmp.parts[-4:] != (run_id, "sandbox", gate_id, "tmp"):
         return False
     doc = read(tmp.parents[2])

@@ -276,20 +276,14 @@ def _sweep(parents: dict[str, Path]) -> None:
 
 
 def _awaits_recovery(d: Path) -> bool:
+    from gatekit.operator.forensics import env_of
     from gatekit.operator.runfile import awaiting_recovery
 
     try:
         pids = (d / "cgroup.procs").read_text().split()
     except OSError:
         return False
-    for pid in pids:
-        try:
-            environ = Path("/proc", pid, "environ").read_bytes()
-        except OSError:
-            continue
-        if awaiting_recovery(environ):
-            return True
-    return False
+    return any(awaiting_recovery(env_of(int(pid))) for pid in pids)
 
 
 def _kill_in(d: Path, within: float = 2.0) -> None:
