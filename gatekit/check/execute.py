@@ -83,7 +83,7 @@ def execute(
             lookup_cache=lookup,
             collect=collect_hook(run_dir, secrets),
             mask=mask,
-            pre_commit=_hook_source(repo, plan, candidate.tree, scanned.changed),
+            pre_commit=_hook_source(repo, plan, candidate.tree, scanned.changed, stack),
         )
         options = RunOptions(
             jobs=request.jobs,
@@ -106,13 +106,22 @@ def execute(
 
 
 def _hook_source(
-    repo: pygit2.Repository, plan: GatePlan, tree: str, changed: Sequence[str]
+    repo: pygit2.Repository,
+    plan: GatePlan,
+    tree: str,
+    changed: Sequence[str],
+    stack: contextlib.ExitStack,
 ) -> object | None:
-    if not any(g.runner == "pre-commit" for g in plan.gates):
+    """The run's pre-commit hooks (None without a pre-commit gate); its fork servers end
+    with ``stack``."""
+    hooks = [g.pre_commit for g in plan.gates if g.runner == "pre-commit" and g.pre_commit]
+    if not hooks:
         return None
     from gatekit.precommit.gatehook import HookSource
 
-    return HookSource(repo, tree, changed)
+    source = HookSource(repo, tree, changed, run_hooks=hooks)
+    stack.callback(source.close)
+    return source
 
 
 def _every_gate_cached(

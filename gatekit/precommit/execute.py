@@ -50,7 +50,7 @@ def attempt(
     number: int,
     watch: limits.LimitWatch,
 ) -> AttemptReport:
-    from gatekit.precommit.gatehook import HookSource, tool_cache_env
+    from gatekit.precommit.gatehook import HookSource, bytecode_env, tool_cache_env
     from gatekit.precommit.resolve import hook_env
 
     t0 = time.monotonic()
@@ -96,7 +96,12 @@ def attempt(
             failure_class="deterministic",
             reason=f"hook {hook.id}: {hook.entry}",
         )
-    env = {**hook_env(hook, box.env), "PRE_COMMIT": "1", **tool_cache_env(source.repo, box.env)}
+    env = {
+        **hook_env(hook, box.env),
+        "PRE_COMMIT": "1",
+        **tool_cache_env(source.repo, box.env),
+        **bytecode_env(runner.environ),
+    }
     env_box = dataclasses.replace(box, env=env)
     deadline = time.monotonic() + gate.timeout
     commands, shown = hook_commands(hook, files, box.tmp, number)
@@ -104,7 +109,9 @@ def attempt(
     for command, given in commands:
         log.write(f"$ {shown} ({given} file(s))\n")
         log.flush()
-        res = runner._proc(gate, command, env_box, log, matcher, deadline - time.monotonic(), watch)
+        starter = source.fork_starter(hook, command, env, env_box)
+        left = deadline - time.monotonic()
+        res = runner._proc(gate, command, env_box, log, matcher, left, watch, starter)
         breach = watch.ended(res)
         if breach is not None:
             return breach.report(shown, res.exit_code, time.monotonic() - t0)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import pygit2
 
     from gatekit.plan.model import PlannedGate
+    from gatekit.run.gate import Starter
+    from gatekit.run.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,65 @@ class HookRun:
 class HookSource:
     """Shared by the gates of one run: the candidate's hooks, resolved once."""
 
-    def __init__(self, repo: pygit2.Repository, tree: str, changed: Sequence[str]) -> None:
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        tree: str,
+        changed: Sequence[str],
+        run_hooks: Sequence[str] = (),
+    ) -> None:
+        from gatekit.precommit.forkserver import ServerPool
+
         self.repo = repo
         self.tree = tree
         self.changed = tuple(changed)
+        self.run_hooks = tuple(run_hooks)  # the hooks of the gates this run may start
         self._lock = threading.Lock()
         self._hooks: dict[str, ResolvedHook] | None = None
         self._raw: dict[str, Any] = {}
         self._tagger: Tagger | None = None
+        self.servers = ServerPool()
+
+    def close(self) -> None:
+        """End the run's fork servers."""
+        self.servers.close()
+
+    def fork_starter(
+        self, hook: ResolvedHook, argv: Sequence[str], env: Mapping[str, str], box: Sandbox
+    ) -> Starter | None:
+        """What starts ``argv`` of ``hook`` from its environment's fork server (see
+        :mod:`gatekit.precommit.forkserver`), or None: it starts as a process of its own."""
+        from gatekit.precommit.forkserver import entry_for
+        from gatekit.precommit.resolve import env_dir
+
+        if hook.language != "python" or box.view is None or not box.view.enters_cgroups():
+            return None
+        envdir = env_dir(hook)
+        entry = entry_for(envdir, argv)
+        if entry is None:
+            return None
+
+        def preload() -> list[str]:
+            """This hook's entry point, then those of this run's hooks in the same
+            environment that have files to check (a hook with none never starts: its
+            imports would be waste)."""
+            assert self._hooks is not None and self._tagger is not None
+            targets: set[str] = set()
+            for key in self.run_hooks:
+                other = self._hooks.get(key)
+                if other is None or other.language != "python" or env_dir(other) != envdir:
+                    continue
+                found = entry_for(envdir, [*_entry_words(other)[:1]])
+                if found is None:
+                    continue
+                with self._lock:
+                    files = hook_files(other, self.changed, self._tagger)
+                if files or other.always_run:
+                    targets.add(found.target)
+            return [entry.target, *sorted(targets - {entry.target})]
+
+        # its log beside the gates' sandboxes, under the run directory
+        return self.servers.starter(entry, argv, preload, env, box.cwd, box.tmp.parent.parent)
 
     def _resolved(self, root: Path, fresh: bool = False) -> dict[str, ResolvedHook]:
         """The hooks: from the resolution kept for these config bytes and this
@@ -96,6 +149,12 @@ class HookSource:
         return HookRun(hook, tuple(files))
 
 
+def _entry_words(hook: ResolvedHook) -> list[str]:
+    import shlex
+
+    return shlex.split(hook.entry)
+
+
 # Tools whose caches stay valid between runs of a view: ruff keys each file's entry by
 # its path, mtime and permissions under the project root (a shadow: a file the shadow's
 # checkout rewrote has a new mtime), re-checks what it formatted or fixed in a view
@@ -111,6 +170,16 @@ def tool_cache_env(repo: pygit2.Repository, env: Mapping[str, str]) -> dict[str,
 
     top = gatekit_dir(repo) / "tool-caches"
     return {var: str(top / name) for var, name in TOOL_CACHES.items() if var not in env}
+
+
+def bytecode_env(caller: Mapping[str, str]) -> dict[str, str]:
+    """Where the hook environment's byte code is: pre-commit builds (pip compiles) and
+    runs hooks with the caller's whole environment, so with the caller's
+    ``PYTHONPYCACHEPREFIX`` the compiled modules are under that prefix, not in the
+    environment. A gate's allowlisted environment would drop it, and every module of
+    the hook would be compiled again at each run."""
+    prefix = caller.get("PYTHONPYCACHEPREFIX")
+    return {"PYTHONPYCACHEPREFIX": prefix} if prefix else {}
 
 
 def memo_path(repo: pygit2.Repository, config: bytes) -> Path:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from gatekit.operator import control, runfile
 from gatekit.plan.model import PlannedGate
@@ -17,11 +17,14 @@ from gatekit.run import escapes, limits, sandbox, usage
 from gatekit.run.options import GateHooks, RunOptions, ShadowLike
 from gatekit.run.output import Reporter
 from gatekit.run.owned import RunWrites
-from gatekit.run.proc import ProcessRegistry, ProcResult, run_process
+from gatekit.run.proc import ProcessRegistry, ProcResult, Spawn, Started, run_process
 from gatekit.run.retry import AttemptReport, RetrySummary, TransientMatcher, judge, run_attempts
 from gatekit.run.slots import CommandSlots
 from gatekit.run.status import RunStatus
 from gatekit.run.watchdog import Watchdog
+
+# Starts a command from its spec (argv aside): cgroups, cwd, network, rlimits, view, env.
+Starter = Callable[[dict[str, Any]], Started]
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.TIMED_OUT, Outcome.CRASHED})
 # runners whose processes limits apply to (built-in gates run inside gatekit)
@@ -462,8 +465,11 @@ class GateRunner:
         matcher: TransientMatcher,
         timeout: float,
         watch: limits.LimitWatch,
+        starter: Starter | None = None,
     ) -> ProcResult:
-        """Run one command of the gate: in its sandbox, under its limits."""
+        """Run one command of the gate: in its sandbox, under its limits; by ``starter``
+        (a fork server) where the command needs nothing but a view, cgroups and rlimits
+        (as root: no user namespace, no CPU affinity wrapper)."""
         if self.stop_request(gate.id) is not None:
             return ProcResult(None, False, True, 0.0, None)
         enforced = limits.enforcement(gate.limits) is not None
@@ -485,13 +491,25 @@ class GateRunner:
         # the cgroup is entered first, before the mount (and any user namespace) is made
         affinity = [] if group is not None else limits.affinity_argv(gate.limits)
         enter = group.procs_files() if group is not None else []
+        rlimits = limits.rlimits(gate.limits) if enforced else ()
+        spawn: Spawn | None = None
+        view = box.view
+        if starter is not None and view is not None and view.enters_cgroups() and not affinity:
+            spec = {
+                "cgroups": list(enter),
+                "cwd": str(box.cwd),
+                "network": box.isolate_network,
+                "rlimits": [list(r) for r in rlimits],
+                "view": view.mount_spec(),
+            }
+
+            def spawn(env: Mapping[str, str]) -> Started:
+                return starter({**spec, "env": dict(env)})
+
         watch.attach(group)
         try:
             res = run_process(
-                [
-                    *affinity,
-                    *box.wrap(argv, enter, limits.rlimits(gate.limits) if enforced else ()),
-                ],
+                [*affinity, *box.wrap(argv, enter, rlimits)],
                 cwd=box.cwd,
                 env=env,
                 timeout=max(timeout, 0.0),
@@ -503,6 +521,7 @@ class GateRunner:
                 token=escapes.new_token() if self.options.sweep_escapes else None,
                 watch=watch,
                 before_timeout_kill=lambda pgid: self._snapshot(gate.id, pgid, shown, env),
+                spawn=spawn,
             )
         finally:
             self.watchdog.ended(gate.id)

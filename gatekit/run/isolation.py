@@ -131,9 +131,9 @@ class GateView:
             flags = "-r" + flags[1:]
         if cgroups and not self.enters_cgroups():
             raise ValueError("a view enters cgroups only as root")
-        tail = (",userxattr" if uid != 0 else "") + (VOLATILE if self._volatile else "")
         ids = f"{uid}:{gid}" if uid != 0 else ""
         enter = [*cgroups, "--"] if cgroups else []
+        mount = self.mount_spec()
         return [
             self._unshare,
             flags,
@@ -143,13 +143,24 @@ class GateView:
             _script(bool(cgroups), ulimits),
             "gatekit-view",
             *enter,
-            str(self.shadow),
-            str(self.upper),
-            tempfile.mkdtemp(dir=self.work, prefix="w"),  # one per command: see VOLATILE
-            tail,
+            mount["lower"],
+            mount["upper"],
+            mount["work"],
+            mount["options"],
             ids,
             *argv,
         ]
+
+    def mount_spec(self) -> dict[str, str]:
+        """The overlay's lower, upper and work directories and its options' tail: what
+        mounts the view for one command (each call: a new work directory, see VOLATILE)."""
+        tail = (",userxattr" if os.getuid() != 0 else "") + (VOLATILE if self._volatile else "")
+        return {
+            "lower": str(self.shadow),
+            "upper": str(self.upper),
+            "work": tempfile.mkdtemp(dir=self.work, prefix="w"),
+            "options": tail,
+        }
 
     def writes(self, tracked: Mapping[str, tuple[int, str]]) -> Writes:
         """What the gate wrote, against ``tracked`` (path -> (git mode, blob OID))."""

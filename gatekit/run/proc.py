@@ -37,6 +37,25 @@ _POLL = 0.1
 _DRAIN = 0.5
 
 
+class Started(Protocol):
+    """A command started elsewhere than by :class:`subprocess.Popen` (a fork server's
+    child): what the runner needs of it."""
+
+    pid: int
+    returncode: int | None
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    def reap(self, block: bool) -> Usage | None:
+        """Its usage once it has ended (waiting for that with ``block``), else None."""
+
+    def wait(self) -> int: ...
+
+
+Spawn = Callable[[Mapping[str, str]], Started]
+
+
 class Watch(Protocol):
     """Watches a running command's resources (see :mod:`gatekit.run.limits`)."""
 
@@ -85,14 +104,14 @@ class ProcessRegistry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._groups: dict[int, subprocess.Popen[bytes]] = {}
+        self._groups: dict[int, subprocess.Popen[bytes] | Started] = {}
         self.stopping = threading.Event()
 
-    def add(self, proc: subprocess.Popen[bytes]) -> None:
+    def add(self, proc: subprocess.Popen[bytes] | Started) -> None:
         with self._lock:
             self._groups[proc.pid] = proc
 
-    def remove(self, proc: subprocess.Popen[bytes]) -> None:
+    def remove(self, proc: subprocess.Popen[bytes] | Started) -> None:
         with self._lock:
             self._groups.pop(proc.pid, None)
 
@@ -125,6 +144,7 @@ def run_process(
     token: str | None = None,
     watch: Watch | None = None,
     before_timeout_kill: Callable[[int], None] | None = None,
+    spawn: Spawn | None = None,
 ) -> ProcResult:
     """Run ``argv`` in its own process group and wait for the whole group to end.
 
@@ -133,23 +153,29 @@ def run_process(
 
     With ``token`` (see :mod:`gatekit.run.escapes`), processes of the command that left
     the group with ``setsid()`` are stopped too once it has ended. With ``watch``, the
-    group is killed at once when the watch reports a breach."""
+    group is killed at once when the watch reports a breach. With ``spawn``, the command
+    is started by it (given the environment), not from ``argv`` here: a fork server's
+    child that enters the group, the sandbox and the view itself."""
     start = time.monotonic()
     if token is not None:
         env = {**env, escapes.TOKEN_VAR: token}
     if registry is not None and registry.stopping.is_set():
         return ProcResult(None, False, True, 0.0, None)
+    proc: subprocess.Popen[bytes] | Started
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+        if spawn is not None:
+            proc = spawn(env)
+        else:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
     except OSError as exc:
         return ProcResult(None, False, False, time.monotonic() - start, None, error=str(exc))
     if registry is not None:
@@ -173,8 +199,10 @@ def run_process(
     return ProcResult(code, timed_out, stopped, took, proc.pid, breach=breach, usage=usage)
 
 
-def _reap(proc: subprocess.Popen[bytes], block: bool = False) -> Usage | None:
+def _reap(proc: subprocess.Popen[bytes] | Started, block: bool = False) -> Usage | None:
     """Reap the leader with ``wait4`` (keeping its resource usage); None if it still runs."""
+    if not isinstance(proc, subprocess.Popen):
+        return proc.reap(block)
     if proc.returncode is not None:
         return getattr(proc, "_gatekit_usage", None)
     try:
@@ -190,7 +218,7 @@ def _reap(proc: subprocess.Popen[bytes], block: bool = False) -> Usage | None:
     return usage
 
 
-def _exited(proc: subprocess.Popen[bytes], wait: float = 0.0) -> bool:
+def _exited(proc: subprocess.Popen[bytes] | Started, wait: float = 0.0) -> bool:
     """Whether the leader has exited (reaping it), waiting up to ``wait`` seconds."""
     deadline = time.monotonic() + wait
     delay = 0.0005
@@ -206,7 +234,7 @@ def _exited(proc: subprocess.Popen[bytes], wait: float = 0.0) -> bool:
 
 
 def _pump(
-    proc: subprocess.Popen[bytes],
+    proc: subprocess.Popen[bytes] | Started,
     start: float,
     timeout: float | None,
     grace: float,
