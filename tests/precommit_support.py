@@ -131,3 +131,63 @@ def _commit_all(dest: Path) -> tuple[Path, str]:
         ["git", "rev-parse", "HEAD"], cwd=dest, check=True, capture_output=True, text=True
     ).stdout.strip()
     return dest, rev
+
+
+PROBE_MAIN = '''"""A hook that reports how it was started, and ends as its arguments say."""
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    flags = [a for a in args if a.startswith("--")]
+    files = [a for a in args if not a.startswith("--")]
+    parent = open(f"/proc/{os.getppid()}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+    print("PROBE " + json.dumps({
+        "argv0": sys.argv[0],
+        "cwd": os.getcwd(),
+        "files": len(files),
+        "home": os.environ.get("HOME"),
+        "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        "parent": parent,
+        "pycache_prefix": sys.pycache_prefix,
+        "pgid_is_pid": os.getpgid(0) == os.getpid(),
+        "cgroup": open("/proc/self/cgroup").read().strip(),
+    }, sort_keys=True))
+    sys.stdout.flush()
+    if "--write" in flags:
+        with open("probe-wrote.txt", "w") as f:
+            f.write("written by the probe\\n")
+    if "--kill-server" in flags:
+        os.kill(os.getppid(), 9)
+    if "--sleep" in flags:
+        time.sleep(60)
+    if "--boom" in flags:
+        raise RuntimeError("probe exploded")
+    if "--say" in flags:
+        sys.exit("probe says no")
+    for flag in flags:
+        if flag.startswith("--exit="):
+            return int(flag.split("=", 1)[1])
+    return 0
+'''
+
+
+def probe_hook_repo(dest: Path) -> tuple[Path, str]:
+    """A hook repository of ``language: python`` whose hook ``probe`` is a console script
+    (``probe-hook = probe:main``) that prints how it was started (see PROBE_MAIN)."""
+    dest.mkdir(parents=True)
+    (dest / "probe.py").write_text(PROBE_MAIN)
+    (dest / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "setup(name='probe-hook', version='1.0', py_modules=['probe'],\n"
+        "      entry_points={'console_scripts': ['probe-hook = probe:main']})\n"
+    )
+    (dest / ".pre-commit-hooks.yaml").write_text(
+        "-   id: probe\n    name: probe\n    entry: probe-hook\n    language: python\n"
+        "    types: [text]\n"
+    )
+    return _commit_all(dest)

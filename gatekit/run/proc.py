@@ -154,18 +154,19 @@ def run_process(
     With ``token`` (see :mod:`gatekit.run.escapes`), processes of the command that left
     the group with ``setsid()`` are stopped too once it has ended. With ``watch``, the
     group is killed at once when the watch reports a breach. With ``spawn``, the command
-    is started by it (given the environment), not from ``argv`` here: a fork server's
-    child that enters the group, the sandbox and the view itself."""
+    is started by it (given the environment): a fork server's child that enters the
+    group, the sandbox and the view itself; where it cannot (OSError), from ``argv``."""
     start = time.monotonic()
     if token is not None:
         env = {**env, escapes.TOKEN_VAR: token}
     if registry is not None and registry.stopping.is_set():
         return ProcResult(None, False, True, 0.0, None)
-    proc: subprocess.Popen[bytes] | Started
-    try:
-        if spawn is not None:
+    proc: subprocess.Popen[bytes] | Started | None = None
+    if spawn is not None:
+        with contextlib.suppress(OSError):  # no server to start it: it starts from argv
             proc = spawn(env)
-        else:
+    try:
+        if proc is None:
             proc = subprocess.Popen(
                 list(argv),
                 cwd=cwd,

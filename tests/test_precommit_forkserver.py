@@ -1,0 +1,196 @@
+"""Python hooks started by a fork server (gatekit.precommit.forkserver): in the gate's
+sandbox, view, cgroup and limits as a process of their own would be, with its outcome."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import Repo
+from precommit_support import probe_hook_repo
+
+from gatekit.precommit.forkserver import SERVER, _parse_console_scripts, entry_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pre-commit-probe")]
+ROOT_VIEWS = os.getuid() == 0 and Path("/proc/self/ns/mnt").exists()
+needs_root = pytest.mark.skipif(not ROOT_VIEWS, reason="the fork server serves root's views")
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
+    """The probe hook repository, its commit, and this module's PRE_COMMIT_HOME."""
+    top = tmp_path_factory.mktemp("probe")
+    path, rev = probe_hook_repo(top / "probe-hook")
+    return path, rev, top / "pre-commit-home"
+
+
+def _project(repo: Repo, probe: tuple[Path, str, Path], args: list[str], gate: str = "") -> None:
+    path, rev, _ = probe
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n-   repo: {path}\n    rev: {rev}\n    hooks:\n    -   id: probe\n"
+        f"        args: {json.dumps(args)}\n",
+    )
+    repo.write(
+        "validation.yaml", f"version: 1\ngates:\n  - {{id: probe, pre-commit: probe{gate}}}\n"
+    )
+    repo.commit("probe")
+
+
+def _check(
+    repo: Repo, probe: tuple[Path, str, Path], env: dict[str, str] | None = None
+) -> tuple[dict[str, object], str, Path]:
+    """The probe gate's result, its log, and the run directory."""
+    proc = repo.gatekit(
+        "check",
+        "--all",
+        "--json",
+        "--no-cache",
+        env={"PRE_COMMIT_HOME": str(probe[2]), **(env or {})},
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    gate = next(g for g in json.loads(proc.stdout)["gates"] if g["id"] == "probe")
+    run_dir = max((repo.path / ".git" / "gatekit" / "runs").glob("2*"))
+    return gate, (run_dir / "logs" / "probe.log").read_text(), run_dir
+
+
+def _probed(log: str) -> dict[str, object]:
+    line = next(li for li in log.splitlines() if li.startswith("PROBE "))
+    found: dict[str, object] = json.loads(line.removeprefix("PROBE "))
+    return found
+
+
+def _left_running(marker: str) -> list[str]:
+    """Command lines of live processes that mention ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state not in ("Z", "X"):
+            found.append(cmdline)
+    return found
+
+
+@needs_root
+def test_a_python_hook_runs_from_the_fork_server_in_the_gates_sandbox(
+    repo: Repo, probe: tuple[Path, str, Path]
+) -> None:
+    _project(repo, probe, ["--write"], ", limits: {open_files: 77, memory: 1G}")
+    gate, log, run_dir = _check(repo, probe)
+    assert gate["outcome"] == "passed", log
+    seen = _probed(log)
+    assert str(SERVER) in str(seen["parent"])  # forked by the server, not exec'd
+    assert str(seen["argv0"]).endswith("/bin/probe-hook")  # as its console script sees it
+    assert seen["files"] == 3  # README.md and the two config files: text
+    # the gate's own sandbox: the shadow (in its view), its HOME, its group and limits
+    assert Path(str(seen["cwd"])).is_relative_to(repo.path / ".git" / "gatekit" / "shadows")
+    assert seen["home"] == str(run_dir / "sandbox" / "probe" / "home")
+    assert seen["pgid_is_pid"] is True
+    assert seen["nofile"] == 77
+    assert "gatekit" in str(seen["cgroup"])
+    # what it wrote stayed in its view
+    assert not (repo.path / "probe-wrote.txt").exists()
+    assert not list((repo.path / ".git" / "gatekit" / "shadows").rglob("probe-wrote.txt"))
+    assert (run_dir / "sandbox" / "forkserver-1.log").is_file()
+    assert not _left_running(str(SERVER))  # the server ended with the run
+
+
+@needs_root
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--exit=3"], 3, None),
+        (["--boom"], 1, "RuntimeError: probe exploded"),
+        (["--say"], 1, "probe says no"),
+    ],
+)
+def test_the_hooks_exit_is_the_gates_as_sys_exit_would_make_it(
+    repo: Repo, probe: tuple[Path, str, Path], args: list[str], code: int, said: str | None
+) -> None:
+    _project(repo, probe, args)
+    gate, log, _ = _check(repo, probe)
+    assert gate["outcome"] == "failed", log
+    assert str(gate["reason"]).endswith(f"exited with {code}"), gate["reason"]
+    assert str(SERVER) in str(_probed(log)["parent"])
+    if said is not None:
+        assert said in log
+
+
+@needs_root
+def test_a_hook_over_its_timeout_is_killed_with_nothing_left(
+    repo: Repo, probe: tuple[Path, str, Path]
+) -> None:
+    _project(repo, probe, ["--sleep"], ", timeout: 2s")
+    gate, log, _ = _check(repo, probe)
+    assert gate["outcome"] == "timed_out", log
+    assert str(gate["reason"]).startswith("timed out after 2s"), gate["reason"]
+    assert not _left_running(str(probe[2]))  # neither the sleeping child nor its server
+
+
+@needs_root
+def test_a_server_that_dies_under_its_hook_ends_the_gate_not_the_run(
+    repo: Repo, probe: tuple[Path, str, Path]
+) -> None:
+    _project(repo, probe, ["--kill-server", "--sleep"], ", timeout: 60s")
+    gate, log, _ = _check(repo, probe)
+    # the child's end can no longer be seen: the gate ends (its group killed) at once
+    assert gate["outcome"] == "failed", log
+    assert str(gate["reason"]).endswith("exited with 125"), gate["reason"]
+    assert float(str(gate["duration"])) < 30
+    assert not _left_running(str(probe[2]))
+
+
+@needs_root
+def test_more_files_than_a_pipe_holds_reach_the_hook(
+    repo: Repo, probe: tuple[Path, str, Path]
+) -> None:
+    for i in range(1500):  # ~100 KiB of names: more than a pipe's default 64 KiB
+        repo.write(f"files/{'n' * 60}-{i:04d}.txt", "x\n")
+    _project(repo, probe, [])
+    gate, log, _ = _check(repo, probe)
+    assert gate["outcome"] == "passed", log
+    assert _probed(log)["files"] == 1503
+
+
+@needs_root
+def test_the_callers_byte_code_prefix_reaches_the_hook(
+    repo: Repo, probe: tuple[Path, str, Path], tmp_path: Path
+) -> None:
+    """pre-commit built the environment with the caller's environment: with a prefix, its
+    byte code is there, and a hook without it would compile every module at every run."""
+    _project(repo, probe, [])
+    gate, log, _ = _check(repo, probe, env={"PYTHONPYCACHEPREFIX": str(tmp_path / "pyc")})
+    assert gate["outcome"] == "passed", log
+    assert _probed(log)["pycache_prefix"] == str(tmp_path / "pyc")
+
+
+def test_console_scripts_are_read_as_installers_write_them() -> None:
+    text = (
+        "# a comment\n[console_scripts]\nfix-it = pkg.fix:main\n"
+        "with-extras = pkg.cli:run [color]\nno-function = pkg.cli\n\n"
+        "[gui_scripts]\nwindow = pkg.gui:main\n"
+    )
+    assert _parse_console_scripts(text) == {"fix-it": "pkg.fix:main", "with-extras": "pkg.cli:run"}
+
+
+def test_only_a_console_script_of_the_environment_is_an_entry(tmp_path: Path) -> None:
+    env = tmp_path / "py_env-python3"
+    site = env / "lib" / "python3.11" / "site-packages" / "pkg-1.0.dist-info"
+    site.mkdir(parents=True)
+    (site / "entry_points.txt").write_text("[console_scripts]\nfix-it = pkg.fix:main\n")
+    (env / "bin").mkdir()
+    (env / "bin" / "python").touch()
+    (env / "bin" / "fix-it").write_text("#!python\n")
+    found = entry_for(env, ["fix-it", "a.py"])
+    assert found is not None and found.target == "pkg.fix:main"
+    assert found.script == env / "bin" / "fix-it"
+    assert entry_for(env, ["other", "a.py"]) is None  # not a console script of it
+    assert entry_for(env, ["./fix-it"]) is None  # a path: what the hook names, not ours
+    assert entry_for(None, ["fix-it"]) is None
