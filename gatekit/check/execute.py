@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from gatekit.git.candidate import Candidate
     from gatekit.git.guard import GuardChange, GuardSnapshot
     from gatekit.git.shadow import Shadow
-    from gatekit.plan.model import GatePlan
+    from gatekit.plan.model import GatePlan, PlannedGate
+    from gatekit.precommit.gatehook import HookSource
     from gatekit.run.output import Reporter
 
 
@@ -47,6 +48,7 @@ def execute(
     # The guard's "before": taken just before the first gate can run (no shadow, no gate)
     snapshots: list[GuardSnapshot] = []
     with contextlib.ExitStack() as stack:
+        source = _hook_source(repo, plan, candidate.tree, scanned.changed, stack, env)
         shadow: Shadow | _LazyShadow
         if _every_gate_cached(plan, request, lookup):
             # Nothing will run: the checkout of the candidate (it stats every file of the
@@ -70,6 +72,8 @@ def execute(
             secrets: Sequence[str] = found
             mask: Callable[[str], str] | None = _live_masker(found)
         else:
+            if source is not None:  # its fork servers start while the shadow is made
+                source.prestart(_hook_gates(plan, request), _is_cached(lookup), run_dir)
             shadow = stack.enter_context(pool.acquire(candidate, isolated=True))
             secrets = _secret_values(repo, plan, scanned, shadow.path)
             if request.observer is not None:
@@ -83,7 +87,7 @@ def execute(
             lookup_cache=lookup,
             collect=collect_hook(run_dir, secrets),
             mask=mask,
-            pre_commit=_hook_source(repo, plan, candidate.tree, scanned.changed, stack),
+            pre_commit=source,
         )
         options = RunOptions(
             jobs=request.jobs,
@@ -111,7 +115,8 @@ def _hook_source(
     tree: str,
     changed: Sequence[str],
     stack: contextlib.ExitStack,
-) -> object | None:
+    env: Mapping[str, str],
+) -> HookSource | None:
     """The run's pre-commit hooks (None without a pre-commit gate); its fork servers end
     with ``stack``."""
     hooks = [g.pre_commit for g in plan.gates if g.runner == "pre-commit" and g.pre_commit]
@@ -119,9 +124,30 @@ def _hook_source(
         return None
     from gatekit.precommit.gatehook import HookSource
 
-    source = HookSource(repo, tree, changed, run_hooks=hooks)
+    source = HookSource(repo, tree, changed, run_hooks=hooks, environ=env)
     stack.callback(source.close)
     return source
+
+
+def _hook_gates(plan: GatePlan, request: CheckRequest) -> list[PlannedGate]:
+    """The run's pre-commit gates that it starts (by their decision and --only/--skip)."""
+    return [
+        g
+        for g in plan.gates
+        if g.runner == "pre-commit"
+        and g.decision.value == "run"
+        and (not request.only or g.id in request.only)
+        and g.id not in request.skip
+    ]
+
+
+def _is_cached(
+    lookup: Callable[..., GateResult | None] | None,
+) -> Callable[[PlannedGate], bool]:
+    def cached(gate: PlannedGate) -> bool:
+        return gate.cache and lookup is not None and lookup(gate) is not None
+
+    return cached
 
 
 def _every_gate_cached(

@@ -295,26 +295,42 @@ class ServerPool:
         self._lock = threading.Lock()
         self._servers: dict[Path, ForkServer | None] = {}
 
+    def has(self, entry: Entry) -> bool:
+        with self._lock:
+            return entry.python in self._servers
+
+    def server_for(
+        self,
+        entry: Entry,
+        preload: Callable[[], Sequence[str]],
+        env: Mapping[str, str],
+        scratch: Path,
+    ) -> ForkServer | None:
+        """The server of ``entry``'s environment, started (importing ``preload()`` first,
+        in ``env``, its log and cwd under ``scratch``) if it is not yet; None where it
+        could not start."""
+        with self._lock:
+            if entry.python not in self._servers:
+                home = Path(env.get("HOME") or scratch)
+                home.mkdir(parents=True, exist_ok=True)
+                log = scratch / f"forkserver-{len(self._servers) + 1}.log"
+                try:
+                    self._servers[entry.python] = ForkServer(entry, preload(), env, home, log)
+                except OSError:
+                    self._servers[entry.python] = None
+            return self._servers[entry.python]
+
     def starter(
         self,
         entry: Entry,
         argv: Sequence[str],
         preload: Callable[[], Sequence[str]],
         env: Mapping[str, str],
-        cwd: Path,
         scratch: Path,
     ) -> Callable[[dict[str, Any]], ServerChild] | None:
         """What starts ``argv`` (``entry``'s script and its arguments) from a gate's spec,
-        or None where the environment's server could not start. The server imports
-        ``preload()`` first; its log goes under ``scratch``."""
-        with self._lock:
-            if entry.python not in self._servers:
-                log = scratch / f"forkserver-{len(self._servers) + 1}.log"
-                try:
-                    self._servers[entry.python] = ForkServer(entry, preload(), env, cwd, log)
-                except OSError:
-                    self._servers[entry.python] = None
-            server = self._servers[entry.python]
+        or None where the environment's server could not start (see :meth:`server_for`)."""
+        server = self.server_for(entry, preload, env, scratch)
         if server is None:
             return None
         args = [str(entry.script), *argv[1:]]  # sys.argv as the console script would see it

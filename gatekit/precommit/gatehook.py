@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ class HookSource:
         tree: str,
         changed: Sequence[str],
         run_hooks: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         from gatekit.precommit.forkserver import ServerPool
 
@@ -56,6 +57,7 @@ class HookSource:
         self.tree = tree
         self.changed = tuple(changed)
         self.run_hooks = tuple(run_hooks)  # the hooks of the gates this run may start
+        self.environ = os.environ if environ is None else environ  # the caller's
         self._lock = threading.Lock()
         self._hooks: dict[str, ResolvedHook] | None = None
         self._raw: dict[str, Any] = {}
@@ -69,39 +71,39 @@ class HookSource:
     def fork_starter(
         self, hook: ResolvedHook, argv: Sequence[str], env: Mapping[str, str], box: Sandbox
     ) -> Starter | None:
-        """What starts ``argv`` of ``hook`` from its environment's fork server (see
-        :mod:`gatekit.precommit.forkserver`), or None: it starts as a process of its own."""
-        from gatekit.precommit.forkserver import entry_for
-        from gatekit.precommit.resolve import env_dir
+        """What starts ``argv`` of ``hook`` from its environment's fork server, or None: it
+        starts as a process of its own (see :mod:`gatekit.precommit.hookservers`)."""
+        from gatekit.precommit import hookservers
 
-        if hook.language != "python" or box.view is None or not box.view.enters_cgroups():
-            return None
-        envdir = env_dir(hook)
-        entry = entry_for(envdir, argv)
-        if entry is None:
-            return None
+        return hookservers.starter_for(self, hook, argv, env, box)
 
-        def preload() -> list[str]:
-            """This hook's entry point, then those of this run's hooks in the same
-            environment that have files to check (a hook with none never starts: its
-            imports would be waste)."""
-            assert self._hooks is not None and self._tagger is not None
-            targets: set[str] = set()
-            for key in self.run_hooks:
-                other = self._hooks.get(key)
-                if other is None or other.language != "python" or env_dir(other) != envdir:
-                    continue
-                found = entry_for(envdir, [*_entry_words(other)[:1]])
-                if found is None:
-                    continue
-                with self._lock:
-                    files = hook_files(other, self.changed, self._tagger)
-                if files or other.always_run:
-                    targets.add(found.target)
-            return [entry.target, *sorted(targets - {entry.target})]
+    def prestart(
+        self,
+        gates: Sequence[PlannedGate],
+        cached: Callable[[PlannedGate], bool],
+        run_dir: Path,
+    ) -> None:
+        """Start the fork servers the run's uncached hook gates will ask for, now."""
+        from gatekit.precommit import hookservers
 
-        # its log beside the gates' sandboxes, under the run directory
-        return self.servers.starter(entry, argv, preload, env, box.cwd, box.tmp.parent.parent)
+        hookservers.prestart(self, gates, cached, run_dir)
+
+    def hooks_and_tagger(self) -> tuple[dict[str, ResolvedHook], Tagger] | None:
+        """The hooks as resolved so far (from the kept resolution of the candidate's
+        config, without a shadow) and the candidate's tagger; None: not resolved yet."""
+        from gatekit.precommit.keys import resolved_hooks
+
+        with self._lock:
+            if self._tagger is None:
+                self._tagger = tagger_for(self.repo, self.tree)
+            hooks = self._hooks if self._hooks is not None else resolved_hooks(self.repo, self.tree)
+            return None if hooks is None else (hooks, self._tagger)
+
+    def files_of(self, hook: ResolvedHook) -> list[str]:
+        """The files the run gives ``hook``."""
+        assert self._tagger is not None
+        with self._lock:
+            return hook_files(hook, self.changed, self._tagger)
 
     def _resolved(self, root: Path, fresh: bool = False) -> dict[str, ResolvedHook]:
         """The hooks: from the resolution kept for these config bytes and this
@@ -147,12 +149,6 @@ class HookSource:
         with self._lock:
             files = hook_files(hook, self.changed, self._tagger)
         return HookRun(hook, tuple(files))
-
-
-def _entry_words(hook: ResolvedHook) -> list[str]:
-    import shlex
-
-    return shlex.split(hook.entry)
 
 
 # Tools whose caches stay valid between runs of a view: ruff keys each file's entry by

@@ -40,12 +40,9 @@ def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> 
 
 
 def hook_inputs(repo: pygit2.Repository, tree_hex: str, hook: ResolvedHook) -> list[Any]:
-    from gatekit.precommit.select import hook_files
-
     tagger = tagger_for(repo, tree_hex)
     files = tagger.files
-    chosen = hook_files(hook, list(files), tagger)
-    return [[p, files[p][0], files[p][1]] for p in chosen]
+    return [[p, files[p][0], files[p][1]] for p in tagger.every_file_for(hook)]
 
 
 _TAGGERS: dict[tuple[str, str], Tagger] = {}

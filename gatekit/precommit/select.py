@@ -32,6 +32,24 @@ class Tagger:
         self.repo = repo
         self.files = files
         self._tags: dict[str, frozenset[str]] = {}
+        self._chosen: dict[tuple[object, ...], list[str]] = {}
+
+    def every_file_for(self, hook: ResolvedHook) -> list[str]:
+        """:func:`hook_files` of every file of the tree, once per set of filters (the
+        hooks of a config share a few: ``types: [text]``, the top-level exclude)."""
+        filters = (
+            hook.top_files,
+            hook.top_exclude,
+            hook.files,
+            hook.exclude,
+            hook.types,
+            hook.types_or,
+            hook.exclude_types,
+        )
+        hit = self._chosen.get(filters)
+        if hit is None:
+            hit = self._chosen[filters] = hook_files(hook, list(self.files), self)
+        return hit
 
     def adopt(self, other: Tagger) -> None:
         """Take the tags ``other`` computed for the files both trees hold unchanged (a

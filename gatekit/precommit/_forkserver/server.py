@@ -177,6 +177,9 @@ def _child(fds: list[int], inherited: tuple[int, ...]) -> None:
                 os.close(fd)
         os.environ.clear()
         os.environ.update(spec["env"])
+        tempfile = sys.modules.get("tempfile")
+        if tempfile is not None:
+            tempfile.tempdir = None  # type: ignore[attr-defined]  # the gate's TMPDIR, not one the server's imports found
         sys.argv = list(spec["argv"])
         module, _, attr = spec["entry"].partition(":")
         target: object = importlib.import_module(module)
