@@ -138,7 +138,10 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
+
+AT_IMPORT = tempfile.gettempdir()  # tempfile keeps what it found first
 
 
 def main(argv=None):
@@ -155,6 +158,8 @@ def main(argv=None):
         "parent": parent,
         "pycache_prefix": sys.pycache_prefix,
         "pgid_is_pid": os.getpgid(0) == os.getpid(),
+        "tmp": tempfile.gettempdir(),
+        "warnings": os.environ.get("PYTHONWARNINGS"),
         "cgroup": open("/proc/self/cgroup").read().strip(),
     }, sort_keys=True))
     sys.stdout.flush()

@@ -92,6 +92,8 @@ def test_a_python_hook_runs_from_the_fork_server_in_the_gates_sandbox(
     # the gate's own sandbox: the shadow (in its view), its HOME, its group and limits
     assert Path(str(seen["cwd"])).is_relative_to(repo.path / ".git" / "gatekit" / "shadows")
     assert seen["home"] == str(run_dir / "sandbox" / "probe" / "home")
+    # not the TMPDIR the server's import of the hook found
+    assert seen["tmp"] == str(run_dir / "sandbox" / "probe" / "tmp")
     assert seen["pgid_is_pid"] is True
     assert seen["nofile"] == 77
     assert "gatekit" in str(seen["cgroup"])
@@ -194,3 +196,30 @@ def test_only_a_console_script_of_the_environment_is_an_entry(tmp_path: Path) ->
     assert entry_for(env, ["other", "a.py"]) is None  # not a console script of it
     assert entry_for(env, ["./fix-it"]) is None  # a path: what the hook names, not ours
     assert entry_for(None, ["fix-it"]) is None
+
+
+@needs_root
+def test_no_server_starts_for_cached_gates_nor_for_other_python_variables(
+    repo: Repo, probe: tuple[Path, str, Path]
+) -> None:
+    _project(repo, probe, [])
+    env = {"PRE_COMMIT_HOME": str(probe[2])}
+    first = repo.gatekit("check", "--all", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    runs = repo.path / ".git" / "gatekit" / "runs"
+    assert list(max(runs.glob("2*")).glob("sandbox/forkserver-*.log"))
+    again = repo.gatekit("check", "--all", "--json", env=env)
+    gates = {g["id"]: g["outcome"] for g in json.loads(again.stdout)["gates"]}
+    assert gates["probe"] == "cached"
+    assert not list(max(runs.glob("2*")).glob("sandbox/forkserver-*.log"))  # nothing started
+    # an interpreter reads PYTHON* variables when it starts: with its own, the hook does too
+    repo.write(
+        "validation.yaml",
+        "version: 1\ngates:\n  - {id: probe, pre-commit: probe, env: {PYTHONWARNINGS: ignore}}\n",
+    )
+    repo.commit("own python variables")
+    gate, log, _ = _check(repo, probe)
+    assert gate["outcome"] == "passed", log
+    seen = _probed(log)
+    assert seen["warnings"] == "ignore"
+    assert str(SERVER) not in str(seen["parent"])
