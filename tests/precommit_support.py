@@ -156,6 +156,7 @@ def main(argv=None):
         "home": os.environ.get("HOME"),
         "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "parent": parent,
+        "ppid": os.getppid(),
         "pycache_prefix": sys.pycache_prefix,
         "pgid_is_pid": os.getpgid(0) == os.getpid(),
         "tmp": tempfile.gettempdir(),

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +227,53 @@ def test_no_server_starts_for_cached_gates_nor_for_other_python_variables(
     seen = _probed(log)
     assert seen["warnings"] == "ignore"
     assert str(SERVER) not in str(seen["parent"])
+
+
+def _daemon_check(repo: Repo, probe: tuple[Path, str, Path], xdg: Path) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k != "GATEKIT_NO_DAEMON"}
+    env.update(XDG_RUNTIME_DIR=str(xdg), CI="true", PRE_COMMIT_HOME=str(probe[2]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekit", "check", "--all", "--no-cache", "--json"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_dir = max((repo.path / ".git" / "gatekit" / "runs").glob("2*"))
+    return _probed((run_dir / "logs" / "probe.log").read_text())
+
+
+@needs_root
+def test_a_daemons_checks_share_a_lasting_server_until_the_environment_changes(
+    repo: Repo, probe: tuple[Path, str, Path], tmp_path: Path
+) -> None:
+    import tempfile
+
+    # a short path: a socket's path holds 107 bytes (longer: each run has its own server)
+    xdg = Path(tempfile.mkdtemp(prefix="gk-"))
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(xdg), "CI": "true"}
+    daemon = [sys.executable, "-m", "gatekit", "daemon"]
+    started = subprocess.run([*daemon, "start"], env=env, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+    try:
+        _project(repo, probe, [])
+        first, second = _daemon_check(repo, probe, xdg), _daemon_check(repo, probe, xdg)
+        assert "--listen" in str(first["parent"])  # the daemon's lasting server
+        assert first["ppid"] == second["ppid"]  # the same one: started, imported once
+        # pre-commit builds the environment again (here: a package's files change)
+        site = next(probe[2].glob("repo*/py_env-*/lib/python*/site-packages"))
+        os.utime(site, ns=(time.time_ns(), time.time_ns() + 10**9))
+        stale = _daemon_check(repo, probe, xdg)  # refused: the hook starts as a process
+        assert "--listen" not in str(stale["parent"])
+        fresh = _daemon_check(repo, probe, xdg)
+        assert "--listen" in str(fresh["parent"]) and fresh["ppid"] != first["ppid"]
+    finally:
+        subprocess.run([*daemon, "stop"], env=env, capture_output=True)
+        shutil.rmtree(xdg, ignore_errors=True)
+    deadline = time.monotonic() + 10
+    while _left_running(str(SERVER)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _left_running(str(SERVER))  # the daemon's servers end with it

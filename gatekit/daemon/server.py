@@ -34,6 +34,7 @@ import struct
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -109,6 +110,11 @@ class Server:
 
     def serve(self) -> None:
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        from gatekit.precommit import forkserver
+
+        # the workers' pre-commit gates find their hooks' interpreters started there
+        forkserver.LASTING_DIR = Path(self.directory) / "forkservers"
+        forkserver.LASTING_WITH = Path(self.path)
         while not self.stopping:
             self._ensure_spare()
             ready, _, _ = select.select([self.listener], [], [], TICK)

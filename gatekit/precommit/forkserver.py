@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +37,12 @@ from gatekit.run.proc import Usage
 SERVER = Path(__file__).with_name("_forkserver") / "server.py"
 START_TIMEOUT = 30.0  # seconds for the server to fork a child (its imports come first)
 SERVER_GONE = 125  # a child whose server went away before it reported the end
+LASTING_IDLE = 600.0  # seconds a daemon's lasting server waits for the next run
+# Set in a daemon's workers: where lasting servers listen (one per environment), so
+# that a check finds its hooks' interpreters started and their modules imported.
+LASTING_DIR: Path | None = None
+LASTING_WITH: Path | None = None  # the daemon's socket: its servers end when it goes
+_LAUNCHED: list[subprocess.Popen[bytes]] = []  # lasting servers this process started
 
 
 @dataclass(frozen=True)
@@ -141,21 +148,30 @@ class ServerChild:
 
 
 class ForkServer:
-    """One server process and the children it forked, by request id."""
+    """A connection to a server process, and the children it forked for it, by request id:
+    a server of the run's own (:meth:`start`), or a lasting one of the daemon's
+    (:meth:`lasting`)."""
 
-    def __init__(
-        self,
-        entry: Entry,
-        preload: Sequence[str],
-        env: Mapping[str, str],
-        cwd: Path,
-        log: Path,
-    ) -> None:
-        self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    def __init__(self, sock: socket.socket, proc: subprocess.Popen[bytes] | None) -> None:
+        self._sock = sock
+        self._proc = proc  # None: a lasting server, not this run's to end
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._children: dict[int, ServerChild] = {}
+        self._gone = False
+        self._reader = threading.Thread(target=self._read, name="gatekit-forkserver", daemon=True)
+        self._reader.start()
+
+    @classmethod
+    def start(
+        cls, entry: Entry, preload: Sequence[str], env: Mapping[str, str], cwd: Path, log: Path
+    ) -> ForkServer:
+        """A server of this run's, on a socket pair: it ends when the run closes it."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [str(entry.python), str(SERVER), str(theirs.fileno()), str(entry.bindir)]
         try:
             with open(log, "ab") as err:
-                self._proc = subprocess.Popen(
+                proc = subprocess.Popen(
                     [*argv, *preload],
                     cwd=cwd,
                     env=dict(env),
@@ -166,16 +182,48 @@ class ForkServer:
                     start_new_session=True,
                 )
         except OSError:
-            self._sock.close()
+            ours.close()
             raise
         finally:
             theirs.close()
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._children: dict[int, ServerChild] = {}
-        self._gone = False
-        self._reader = threading.Thread(target=self._read, name="gatekit-forkserver", daemon=True)
-        self._reader.start()
+        return cls(ours, proc)
+
+    @classmethod
+    def lasting(
+        cls, entry: Entry, preload: Sequence[str], env: Mapping[str, str], path: Path
+    ) -> ForkServer:
+        """A connection to the lasting server listening at ``path``, started (in ``env``,
+        its HOME its cwd, its log beside the socket) when none answers there. It ends
+        after :data:`LASTING_IDLE` seconds without a connection, or once the environment
+        changed under it (it refuses, and the next run starts a new one), or when
+        :data:`LASTING_WITH` is gone (the daemon stopped)."""
+        sock = _connect(path)
+        if sock is None:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # as private as the daemon's
+            home = Path(env["HOME"])
+            home.mkdir(parents=True, exist_ok=True)
+            watched = os.pathsep.join([str(p) for p in _watched(entry)])
+            argv = [str(entry.python), str(SERVER), "--listen", str(path), str(LASTING_IDLE)]
+            tail = [watched, str(LASTING_WITH or ""), str(entry.bindir), *preload]
+            with open(path.with_suffix(".log"), "ab") as err:
+                _LAUNCHED.append(
+                    subprocess.Popen(
+                        [*argv, *tail],
+                        cwd=home,
+                        env=dict(env),
+                        stdin=subprocess.DEVNULL,
+                        stdout=err,
+                        stderr=err,
+                        start_new_session=True,
+                    )
+                )
+            sock = _connect(path, wait=START_TIMEOUT)
+            if sock is None:
+                raise OSError(f"no fork server answers at {path}")
+        else:
+            with contextlib.suppress(OSError):
+                sock.send(json.dumps({"preload": list(preload)}).encode())
+        return cls(sock, None)
 
     def spawn(self, spec: dict[str, Any]) -> ServerChild:
         """Fork a child for ``spec``; OSError when it cannot."""
@@ -251,16 +299,55 @@ class ForkServer:
             child._end(SERVER_GONE, None)
 
     def close(self) -> None:
-        """End the server (it exits when its socket closes); its children are the gates'."""
+        """Close the connection: a run's own server exits then (its children are the
+        gates'), a lasting one serves the next run."""
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
         self._reader.join(timeout=5)
+
+
+def _connect(path: Path, wait: float = 0.0) -> socket.socket | None:
+    """A connection to the server at ``path``, trying for ``wait`` seconds; None if none."""
+    deadline = time.monotonic() + wait
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(str(path))
+            return sock
+        except OSError:
+            sock.close()
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.002)
+
+
+def _watched(entry: Entry) -> list[Path]:
+    """What changes when the environment is built again or a package is added to it."""
+    envdir = entry.bindir.parent
+    return [
+        entry.bindir,
+        envdir / ".install_state_v2",
+        *sorted(envdir.glob("lib/python*/site-packages")),
+    ]
+
+
+def lasting_path(top: Path, entry: Entry, env: Mapping[str, str]) -> Path:
+    """Where the lasting server of this interpreter and environment listens (under
+    ``top``): its name digests both, and this server script's version."""
+    import hashlib
+
+    st = SERVER.stat()
+    key = json.dumps(
+        [str(entry.python), sorted(env.items()), st.st_mtime_ns, st.st_size], sort_keys=True
+    )
+    return top / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.sock"
 
 
 def _spec_pipe(data: bytes) -> int:
@@ -311,11 +398,8 @@ class ServerPool:
         could not start."""
         with self._lock:
             if entry.python not in self._servers:
-                home = Path(env.get("HOME") or scratch)
-                home.mkdir(parents=True, exist_ok=True)
-                log = scratch / f"forkserver-{len(self._servers) + 1}.log"
                 try:
-                    self._servers[entry.python] = ForkServer(entry, preload(), env, home, log)
+                    self._servers[entry.python] = _server(entry, preload(), env, scratch)
                 except OSError:
                     self._servers[entry.python] = None
             return self._servers[entry.python]
@@ -345,3 +429,22 @@ class ServerPool:
             servers, self._servers = [s for s in self._servers.values() if s], {}
         for server in servers:
             server.close()
+
+
+def _server(
+    entry: Entry, preload: Sequence[str], env: Mapping[str, str], scratch: Path
+) -> ForkServer:
+    """A daemon's lasting server (see :data:`LASTING_DIR`) where its socket's path fits,
+    else one of the run's own."""
+    if LASTING_DIR is not None:
+        plain = {k: v for k, v in env.items() if k not in ("HOME", "TMPDIR")}
+        path = lasting_path(LASTING_DIR, entry, plain)
+        if len(str(path)) < 100:  # AF_UNIX paths hold 107 bytes
+            home = path.with_suffix(".home")
+            return ForkServer.lasting(
+                entry, preload, {**plain, "HOME": str(home), "TMPDIR": str(home)}, path
+            )
+    home = Path(env.get("HOME") or scratch)
+    home.mkdir(parents=True, exist_ok=True)
+    log = scratch / f"forkserver-{len(list(scratch.glob('forkserver-*.log'))) + 1}.log"
+    return ForkServer.start(entry, preload, env, home, log)

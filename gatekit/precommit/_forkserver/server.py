@@ -39,6 +39,7 @@ import resource  # noqa: E402
 import select  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import time  # noqa: E402
 import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -50,44 +51,173 @@ SETUP_FAILED = 125  # as the view's shell exits when its mount fails
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def main() -> None:
-    sock = socket.socket(fileno=int(sys.argv[1]))
-    sys.path.insert(0, sys.argv[2])  # as a console script of the environment has it
-    # the first entry now (its command waits for it), the others whenever no request is
-    # waiting: a hook that comes later then finds its modules already imported
-    preload = [entry.partition(":")[0] for entry in sys.argv[3:]]
-    if preload:
-        _import(preload.pop(0))
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: dict[int, int] = {}  # pid -> request id
-    while True:
-        ready = select.select([sock.fileno(), wake_r], [], [], 0 if preload else None)[0]
-        if not ready and preload:
-            _import(preload.pop(0))
-            continue
-        if wake_r in ready:
-            os.read(wake_r, 4096)
-        if sock.fileno() in ready:
-            request, fds = _receive(sock)
-            if request is None:
-                return  # gatekit went away: its own cleanup ends what still runs
-            try:
-                pid = os.fork()
-            except OSError as exc:
-                _send(sock, {"id": request["id"], "error": str(exc)})
-                for fd in fds:
-                    os.close(fd)
+class _Server:
+    """The loop: connections from gatekit, the children they asked for, the imports."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.listener: socket.socket | None = None
+        self.path = ""
+        self.inode = 0
+        self.with_path = ""
+        self.with_inode = 0
+        self.idle = 0.0
+        self.watched: list[tuple[str, int]] = []
+        self.connections: list[socket.socket] = []
+        if argv[0] == "--listen":  # --listen PATH IDLE_SECONDS WATCHED WITH BINDIR ENTRY...
+            self.path, self.idle = argv[1], float(argv[2])
+            self.watched = [(p, _mtime(p)) for p in argv[3].split(os.pathsep) if p]
+            self.listener = _bind(self.path)
+            self.inode = os.stat(self.path).st_ino  # the socket file's (not the socket's)
+            self.with_path = argv[4]  # it serves as long as this file is the same
+            self.with_inode = _inode(self.with_path)
+            argv = argv[5:]
+        else:  # FD BINDIR ENTRY...: one connection, the run's
+            self.connections.append(socket.socket(fileno=int(argv[0])))
+            argv = argv[1:]
+        sys.path.insert(0, argv[0])  # as a console script of the environment has it
+        self.preload = [entry.partition(":")[0] for entry in argv[1:]]
+        self.children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (connection, id)
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.last_busy = time.monotonic()
+
+    def serve(self) -> None:
+        # the first entry now (its command waits for it), the others whenever no request is
+        # waiting: a hook that comes later then finds its modules already imported
+        if self.preload:
+            _import(self.preload.pop(0))
+        while True:
+            watched = [c.fileno() for c in self.connections] + [self.wake_r]
+            if self.listener is not None:
+                watched.append(self.listener.fileno())
+            timeout = 0 if self.preload else (1.0 if self.listener is not None else None)
+            ready = select.select(watched, [], [], timeout)[0]
+            if not ready and self.preload:
+                _import(self.preload.pop(0))
                 continue
-            if pid == 0:
-                _child(fds, (sock.fileno(), wake_r, wake_w))
+            if self.wake_r in ready:
+                os.read(self.wake_r, 4096)
+            if self.listener is not None and self.listener.fileno() in ready:
+                with contextlib.suppress(OSError):
+                    self.connections.append(self.listener.accept()[0])
+            for conn in [c for c in self.connections if c.fileno() in ready]:
+                self._request(conn)
+            self._reap()
+            if self._done():
+                return
+
+    def _done(self) -> bool:
+        if self.connections or self.children:
+            self.last_busy = time.monotonic()
+            return False
+        if self.listener is None:
+            return True  # the run's connection closed: gatekit went away
+        if self.with_path and _inode(self.with_path) != self.with_inode:
+            return True  # its daemon stopped
+        return time.monotonic() - self.last_busy > self.idle or not self._ours()
+
+    def _ours(self) -> bool:
+        """Whether the socket path is still this server's (a newer one may replace it)."""
+        try:
+            return os.stat(self.path).st_ino == self.inode
+        except OSError:
+            return False
+
+    def _stale(self) -> bool:
+        """Whether the environment changed since this server imported from it."""
+        return any(_mtime(path) != seen for path, seen in self.watched)
+
+    def _request(self, conn: socket.socket) -> None:
+        request, fds = _receive(conn)
+        if request is None:
+            self.connections.remove(conn)
+            conn.close()
+            return
+        if "preload" in request:
+            self.preload.extend(e.partition(":")[0] for e in request["preload"])
+            return
+        if self._stale():
+            _send(conn, {"id": request["id"], "error": "stale: the environment changed"})
             for fd in fds:
                 os.close(fd)
-            children[pid] = request["id"]
-            _send(sock, {"id": request["id"], "pid": pid})
-        _reap(sock, children)
+            self._retire()
+            return
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _send(conn, {"id": request["id"], "error": str(exc)})
+            for fd in fds:
+                os.close(fd)
+            return
+        if pid == 0:
+            inherited = [c.fileno() for c in self.connections] + [self.wake_r, self.wake_w]
+            if self.listener is not None:
+                inherited.append(self.listener.fileno())
+            _child(fds, tuple(inherited))
+        for fd in fds:
+            os.close(fd)
+        self.children[pid] = (conn, request["id"])
+        _send(conn, {"id": request["id"], "pid": pid})
+
+    def _retire(self) -> None:
+        """Take no more connections: the next gatekit starts a fresh server."""
+        if self.listener is not None:
+            if self._ours():
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+            self.listener.close()
+            self.listener = None
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, status, ru = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            found = self.children.pop(pid, None)
+            if found is not None:
+                conn, rid = found
+                usage = [ru.ru_utime, ru.ru_stime, ru.ru_maxrss, ru.ru_oublock]
+                with contextlib.suppress(OSError):  # its gatekit went away
+                    _send(conn, {"id": rid, "status": status, "ru": usage})
+
+
+def main() -> None:
+    server = _Server(sys.argv[1:])
+    try:
+        server.serve()
+    finally:
+        server._retire()
+
+
+def _inode(path: str) -> int:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return -1
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _bind(path: str) -> socket.socket:
+    """A listening socket at ``path``, bound beside it and renamed over whatever is there."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    temp = f"{path}.{os.getpid()}"
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
+    sock.bind(temp)
+    sock.listen(16)
+    os.rename(temp, path)
+    return sock
 
 
 def _import(module: str) -> None:
@@ -100,7 +230,7 @@ def _import(module: str) -> None:
 
 def _receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
     fds = array.array("i")
-    data, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(fds.itemsize))
+    data, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(4 * fds.itemsize))
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
@@ -112,20 +242,6 @@ def _receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message).encode())
-
-
-def _reap(sock: socket.socket, children: dict[int, int]) -> None:
-    while children:
-        try:
-            pid, status, ru = os.wait4(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        rid = children.pop(pid, None)
-        if rid is not None:
-            usage = [ru.ru_utime, ru.ru_stime, ru.ru_maxrss, ru.ru_oublock]
-            _send(sock, {"id": rid, "status": status, "ru": usage})
 
 
 def _check(result: int, what: str) -> None:
