@@ -170,17 +170,7 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [str(entry.python), str(SERVER), str(theirs.fileno()), str(entry.bindir)]
         try:
-            with open(log, "ab") as err:
-                proc = subprocess.Popen(
-                    [*argv, *preload],
-                    cwd=cwd,
-                    env=dict(env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=err,
-                    stderr=err,
-                    pass_fds=(theirs.fileno(),),
-                    start_new_session=True,
-                )
+            proc = _launch([*argv, *preload], cwd, env, log, (theirs.fileno(),))
         except OSError:
             ours.close()
             raise
@@ -205,18 +195,7 @@ class ForkServer:
             watched = os.pathsep.join([str(p) for p in _watched(entry)])
             argv = [str(entry.python), str(SERVER), "--listen", str(path), str(LASTING_IDLE)]
             tail = [watched, str(LASTING_WITH or ""), str(entry.bindir), *preload]
-            with open(path.with_suffix(".log"), "ab") as err:
-                _LAUNCHED.append(
-                    subprocess.Popen(
-                        [*argv, *tail],
-                        cwd=home,
-                        env=dict(env),
-                        stdin=subprocess.DEVNULL,
-                        stdout=err,
-                        stderr=err,
-                        start_new_session=True,
-                    )
-                )
+            _LAUNCHED.append(_launch([*argv, *tail], home, env, path.with_suffix(".log")))
             sock = _connect(path, wait=START_TIMEOUT)
             if sock is None:
                 raise OSError(f"no fork server answers at {path}")
@@ -311,6 +290,23 @@ class ForkServer:
                 self._proc.kill()
                 self._proc.wait()
         self._reader.join(timeout=5)
+
+
+def _launch(
+    argv: list[str], cwd: Path, env: Mapping[str, str], log: Path, fds: tuple[int, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """A server process in a session of its own, its output appended to ``log``."""
+    with open(log, "ab") as err:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=err,
+            stderr=err,
+            pass_fds=fds,
+            start_new_session=True,
+        )
 
 
 def _connect(path: Path, wait: float = 0.0) -> socket.socket | None:
