@@ -66,8 +66,8 @@ def _probed(log: str) -> dict[str, object]:
     return found
 
 
-def _left_running(marker: str) -> list[str]:
-    """Command lines of live processes that mention ``marker``."""
+def _left_running(marker: str, under: Path | None = None) -> list[str]:
+    """Command lines of live processes that mention ``marker`` (and work ``under`` it)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -75,9 +75,11 @@ def _left_running(marker: str) -> list[str]:
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            cwd = Path(os.readlink(entry / "cwd"))
         except (OSError, IndexError):
             continue
-        if marker in cmdline and state not in ("Z", "X"):
+        alive = state not in ("Z", "X")
+        if marker in cmdline and alive and (under is None or cwd.is_relative_to(under)):
             found.append(cmdline)
     return found
 
@@ -105,7 +107,7 @@ def test_a_python_hook_runs_from_the_fork_server_in_the_gates_sandbox(
     assert not (repo.path / "probe-wrote.txt").exists()
     assert not list((repo.path / ".git" / "gatekit" / "shadows").rglob("probe-wrote.txt"))
     assert (run_dir / "sandbox" / "forkserver-1.log").is_file()
-    assert not _left_running(str(SERVER))  # the server ended with the run
+    assert not _left_running(str(SERVER), repo.path)  # the run's server ended with it
 
 
 @needs_root
