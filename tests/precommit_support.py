@@ -157,6 +157,7 @@ def main(argv=None):
         "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "parent": parent,
         "ppid": os.getppid(),
+        "pid": os.getpid(),
         "pycache_prefix": sys.pycache_prefix,
         "pgid_is_pid": os.getpgid(0) == os.getpid(),
         "tmp": tempfile.gettempdir(),

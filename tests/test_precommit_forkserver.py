@@ -279,3 +279,43 @@ def test_a_daemons_checks_share_a_lasting_server_until_the_environment_changes(
     while _left_running(str(SERVER)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _left_running(str(SERVER))  # the daemon's servers end with it
+
+
+@needs_root
+def test_a_crashed_runs_forked_hook_is_left_to_that_runs_recovery(
+    repo: Repo, probe: tuple[Path, str, Path]
+) -> None:
+    """A forked child shows its server's environment in /proc: the server's names the run
+    as a gate command's does, so another check's sweep of a dead gatekit's cgroups leaves
+    the child to its own run's recovery (gatekit.run.cgroup), as it leaves any gate's."""
+    from gatekit.operator import forensics, runfile
+
+    _project(repo, probe, ["--sleep"], ", timeout: 60s")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(probe[2])}
+    check = subprocess.Popen(
+        [sys.executable, "-m", "gatekit", "check", "--all", "--no-cache"],
+        cwd=repo.path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, seen = time.monotonic() + 60, None
+        while seen is None and time.monotonic() < deadline:
+            logs = list((repo.path / ".git" / "gatekit" / "runs").glob("2*/logs/probe.log"))
+            if logs and "PROBE " in logs[0].read_text():
+                seen = _probed(logs[0].read_text())
+            time.sleep(0.05)
+        assert seen is not None and str(SERVER) in str(seen["parent"])
+        shown = forensics.env_of(int(str(seen["pid"])))
+        assert runfile.awaiting_recovery(shown)  # its run still runs: hands off
+    finally:
+        check.kill()
+        check.wait()
+    # the run's own recovery (its next check) finds the run crashed and stops the hook
+    status = repo.gatekit("status", env={"PRE_COMMIT_HOME": str(probe[2])})
+    assert "crashed" in status.stdout + status.stderr
+    deadline = time.monotonic() + 20
+    while _left_running(str(probe[2]), repo.path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _left_running(str(probe[2]), repo.path)  # neither the hook nor its server

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gatekit.lazyclass import dataclass
+from gatekit.operator.runfile import RUN_VAR
 from gatekit.run.proc import Usage
 
 SERVER = Path(__file__).with_name("_forkserver") / "server.py"
@@ -432,8 +433,8 @@ def _server(
 ) -> ForkServer:
     """A daemon's lasting server (see :data:`LASTING_DIR`) where its socket's path fits,
     else one of the run's own."""
-    if LASTING_DIR is not None:
-        plain = {k: v for k, v in env.items() if k not in ("HOME", "TMPDIR")}
+    if LASTING_DIR is not None:  # nothing of the run: it serves the runs after it too
+        plain = {k: v for k, v in env.items() if k not in ("HOME", "TMPDIR", RUN_VAR)}
         path = lasting_path(LASTING_DIR, entry, plain)
         if len(str(path)) < 100:  # AF_UNIX paths hold 107 bytes
             home = path.with_suffix(".home")
@@ -442,5 +443,6 @@ def _server(
             )
     home = Path(env.get("HOME") or scratch)
     home.mkdir(parents=True, exist_ok=True)
+    Path(env.get("TMPDIR") or home).mkdir(parents=True, exist_ok=True)
     log = scratch / f"forkserver-{len(list(scratch.glob('forkserver-*.log'))) + 1}.log"
     return ForkServer.start(entry, preload, env, home, log)

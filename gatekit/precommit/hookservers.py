@@ -31,14 +31,30 @@ if TYPE_CHECKING:
     from gatekit.run.sandbox import Sandbox
 
 
-def server_env(hook: ResolvedHook, caller: Mapping[str, str], home: Path) -> dict[str, str]:
+# The server's own place in the run's sandbox directory: not a gate id (they start with
+# a letter or digit), laid out as a gate's (``<id>/home``, ``<id>/tmp``).
+SERVER_DIR = ".forkserver"
+
+
+def server_env(hook: ResolvedHook, caller: Mapping[str, str], run_dir: Path) -> dict[str, str]:
+    """The environment of ``hook``'s server in the run at ``run_dir``. Its ``GATEKIT_RUN``
+    and TMPDIR name the run as a gate command's do: a forked child shows the server's
+    environment in ``/proc``, and by it another check's sweep of a crashed run's cgroups
+    leaves the child to that run's recovery (:func:`gatekit.operator.runfile.awaiting_recovery`)."""
+    from gatekit.operator.runfile import RUN_VAR
     from gatekit.precommit.gatehook import bytecode_env
     from gatekit.precommit.resolve import hook_env
     from gatekit.run.sandbox import ALLOWED
 
     base = {k: caller[k] for k in ALLOWED if k in caller}
     base.setdefault("PATH", os.defpath)
-    base.update(HOME=str(home), TMPDIR=str(home), PYTHONDONTWRITEBYTECODE="1")
+    place = run_dir / "sandbox" / SERVER_DIR
+    base.update(
+        HOME=str(place / "home"),
+        TMPDIR=str(place / "tmp"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    base[RUN_VAR] = f"{run_dir.name}/{SERVER_DIR}"
     return {**hook_env(hook, base), "PRE_COMMIT": "1", **bytecode_env(caller)}
 
 
@@ -75,7 +91,7 @@ def starter_for(
     if entry is None:
         return None
     scratch = box.tmp.parent.parent  # the run's sandbox directory
-    wanted = server_env(hook, source.environ, scratch / "forkserver")
+    wanted = server_env(hook, source.environ, scratch.parent)
     if _python_vars(env) != _python_vars(wanted):
         return None
     return source.servers.starter(
@@ -131,9 +147,7 @@ def prestart(
             continue
         if not (hook.always_run or source.files_of(hook)) or cached(gate):
             continue
-        home = scratch / "forkserver"
-        home.mkdir(parents=True, exist_ok=True)
-        env = server_env(hook, source.environ, home)
+        env = server_env(hook, source.environ, run_dir)
         source.servers.server_for(
             entry, functools.partial(_preload, source, hook, entry), env, scratch
         )
