@@ -144,6 +144,13 @@ import time
 AT_IMPORT = tempfile.gettempdir()  # tempfile keeps what it found first
 
 
+def umask():
+    for line in open("/proc/self/status"):
+        if line.startswith("Umask:"):
+            return int(line.split()[1], 8)
+    return -1
+
+
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     flags = [a for a in args if a.startswith("--")]
@@ -158,6 +165,7 @@ def main(argv=None):
         "parent": parent,
         "ppid": os.getppid(),
         "pid": os.getpid(),
+        "umask": umask(),
         "pycache_prefix": sys.pycache_prefix,
         "pgid_is_pid": os.getpgid(0) == os.getpid(),
         "tmp": tempfile.gettempdir(),

@@ -231,11 +231,19 @@ def test_no_server_starts_for_cached_gates_nor_for_other_python_variables(
     assert str(SERVER) not in str(seen["parent"])
 
 
-def _daemon_check(repo: Repo, probe: tuple[Path, str, Path], xdg: Path) -> dict[str, object]:
+def _daemon_check(
+    repo: Repo, probe: tuple[Path, str, Path], xdg: Path, umask: int = 0o022
+) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if k != "GATEKIT_NO_DAEMON"}
     env.update(XDG_RUNTIME_DIR=str(xdg), CI="true", PRE_COMMIT_HOME=str(probe[2]))
     proc = subprocess.run(
-        [sys.executable, "-m", "gatekit", "check", "--all", "--no-cache", "--json"],
+        [
+            "sh",
+            "-c",
+            f'umask {umask:03o} && exec "$@"',
+            "sh",
+            *[sys.executable, "-m", "gatekit", "check", "--all", "--no-cache", "--json"],
+        ],
         cwd=repo.path,
         env=env,
         capture_output=True,
@@ -262,9 +270,12 @@ def test_a_daemons_checks_share_a_lasting_server_until_the_environment_changes(
     assert started.returncode == 0, started.stderr
     try:
         _project(repo, probe, [])
-        first, second = _daemon_check(repo, probe, xdg), _daemon_check(repo, probe, xdg)
+        first = _daemon_check(repo, probe, xdg)
+        second = _daemon_check(repo, probe, xdg, umask=0o027)
         assert "--listen" in str(first["parent"])  # the daemon's lasting server
         assert first["ppid"] == second["ppid"]  # the same one: started, imported once
+        # each child as the check's own process would be: its umask, not the server's
+        assert (first["umask"], second["umask"]) == (0o022, 0o027)
         # pre-commit builds the environment again (here: a package's files change)
         site = next(probe[2].glob("repo*/py_env-*/lib/python*/site-packages"))
         os.utime(site, ns=(time.time_ns(), time.time_ns() + 10**9))

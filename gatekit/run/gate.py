@@ -498,6 +498,7 @@ class GateRunner:
             spec = {
                 "cgroups": list(enter),
                 "cwd": str(box.cwd),
+                "umask": usage.umask(),  # this process's, which a command it started would have
                 "network": box.isolate_network,
                 "rlimits": [list(r) for r in rlimits],
                 "view": view.mount_spec(),

@@ -171,3 +171,15 @@ def written_bytes(paths: list[Path], since: float) -> int:
                 except OSError:
                     continue
     return total
+
+
+def umask() -> int:
+    """This process's umask, read without changing it (``os.umask`` sets one to read it,
+    which another thread's files would get meanwhile)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022

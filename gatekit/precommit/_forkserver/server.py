@@ -264,6 +264,8 @@ def _enter(spec: dict[str, Any]) -> None:
     )
     _check(_libc.mount(b"overlay", lower, b"overlay", 0, options.encode()), "mount the view")
     os.chdir(spec["cwd"])
+    if "umask" in spec:  # gatekit's, not the one of the process that started the server
+        os.umask(spec["umask"])
     for name, soft, hard in spec["rlimits"]:
         kind = getattr(resource, "RLIMIT_" + name.upper())
         resource.setrlimit(kind, (soft, hard))
