@@ -103,9 +103,11 @@ def _preload(source: HookSource, hook: ResolvedHook, entry: Entry) -> list[str]:
     """``entry``'s module, then those of the run's other hooks in the same environment that
     have files to check (a hook with none never starts: its imports would be waste)."""
     found = source.hooks_and_tagger()
+    if found is None:
+        return [entry.target]
     others: set[str] = set()
-    for key in source.run_hooks if found is not None else ():
-        other = found[0].get(key) if found is not None else None
+    for key in source.run_hooks:
+        other = found[0].get(key)
         if other is None or other is hook:
             continue
         their = _entry(other, _words(other))
