@@ -130,13 +130,17 @@ def _hook_source(
 
 
 def _hook_gates(plan: GatePlan, request: CheckRequest) -> list[PlannedGate]:
-    """The run's pre-commit gates that it starts (by their decision and --only/--skip)."""
+    """The run's pre-commit gates that it starts: by their decision, --skip, and --gate
+    with what the selected gates need (as the scheduler selects them)."""
+    from gatekit.run.scheduler import needs_closure
+
+    selected = needs_closure(plan, request.only) if request.only else None
     return [
         g
         for g in plan.gates
         if g.runner == "pre-commit"
         and g.decision.value == "run"
-        and (not request.only or g.id in request.only)
+        and (selected is None or g.id in selected)
         and g.id not in request.skip
     ]
 
