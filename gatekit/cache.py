@@ -67,7 +67,7 @@ def environment_info() -> dict[str, str]:
         "machine": os.uname().machine,  # platform.machine(), without importing platform
         "gatekit": __version__,
     }
-    found = _dist_info_versions(_TOOLS)
+    found = dist_info_versions(_TOOLS)
     for tool in _TOOLS:
         if tool in found:
             info[tool] = found[tool]
@@ -85,7 +85,7 @@ def _normal(name: str) -> str:
     return name.replace("-", "_").replace(".", "_").lower()
 
 
-def _dist_info_versions(names: Sequence[str]) -> dict[str, str]:
+def dist_info_versions(names: Sequence[str]) -> dict[str, str]:
     """Versions read from the names of ``NAME-VERSION.dist-info`` directories on sys.path,
     the first entry winning as for imports. importlib.metadata reads and parses each
     METADATA file (~10 ms a package, on every check); what is not found here falls
@@ -253,8 +253,9 @@ def _hook_key(
     if hook is None:
         return False
     body["hook"] = hook.definition()
-    body["inputs"] = hook_inputs(repo, tree, hook)
+    # the base first: the candidate's choice of files is then derived from the base's
     body["base_inputs"] = hook_inputs(repo, base, hook) if base else None
+    body["inputs"] = hook_inputs(repo, tree, hook)
     return True
 
 

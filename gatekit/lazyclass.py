@@ -68,12 +68,21 @@ def import_dataclasses() -> None:
             del sys.modules["inspect"]
 
 
+_PARAMS = "__gatekit_lazy_dataclass__"
+
+
+def is_lazy(value: object) -> bool:
+    """Whether ``value`` is a class declared here that is not made yet."""
+    return isinstance(value, type) and _PARAMS in value.__dict__
+
+
 if TYPE_CHECKING:
     from dataclasses import dataclass as dataclass
+
+    def realize(cls: type) -> None: ...
 else:
     import_dataclasses()
     _lock = threading.RLock()
-    _PARAMS = "__gatekit_lazy_dataclass__"
 
     def dataclass(cls: type | None = None, /, **params: Any) -> Any:
         """``@dataclass`` or ``@dataclass(frozen=True, ...)``, made on first instantiation."""

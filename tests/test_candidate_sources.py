@@ -264,3 +264,34 @@ def test_hook_index_file_is_honoured(
     assert resolve(repo, "staged").changed == ("README.md",)
     monkeypatch.delenv("GIT_INDEX_FILE")
     assert resolve(repo, "staged").changed == ()
+
+
+def test_worktree_tree_is_gits_read_from_the_index_git_add_wrote(repo: Repo) -> None:
+    """The working-tree candidate's tree comes from the index 'git add -A' wrote, read
+    by libgit2 (one git process, not two), also where the user's git writes split
+    indexes (core.splitIndex), which libgit2 cannot read: that one is written whole."""
+    from gatekit.git import candidate
+
+    repo.write("a.txt", "one\n")
+    repo.commit("base")
+    os.symlink("a.txt", repo.path / "link")
+    repo.write("a.txt", "two\n")
+    read: list[str | None] = []
+    real = candidate._index_tree
+
+    def spy(r: pygit2.Repository, path: Path) -> str | None:
+        read.append(real(r, path))
+        return read[-1]
+
+    candidate._index_tree = spy  # type: ignore[assignment]
+    try:
+        plain = resolve(repo, "worktree")
+        assert plain.tree == oracle_worktree(repo.path)
+        assert ls_tree(repo, plain.tree)["link"][0] == "120000"
+        repo.git("config", "core.splitIndex", "true")
+        repo.write("b.txt", "three\n")
+        split = resolve(repo, "worktree")
+    finally:
+        candidate._index_tree = real  # type: ignore[assignment]
+    assert split.tree == oracle_worktree(repo.path)
+    assert read == [plain.tree, split.tree]  # both read by libgit2

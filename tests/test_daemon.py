@@ -449,3 +449,25 @@ def test_a_spare_that_died_is_replaced(repo: Repo, daemon: Path) -> None:
     assert proc.returncode == 0, explain(proc)
     assert served(daemon) == before + 1
     assert _wait_for(lambda: control.status(env).info.get("spare") not in (None, dead))
+
+
+def test_the_server_makes_the_lazy_dataclasses_before_it_forks_workers() -> None:
+    """A worker would otherwise make every dataclass its check instantiates, at every
+    check (gatekit.lazyclass defers them to first use)."""
+    script = (
+        "import sys, pkgutil, importlib, gatekit\n"
+        "from gatekit import lazyclass\n"
+        "def lazy():\n"
+        "    return [v for m in list(sys.modules.values()) if m is not None\n"
+        "            and m.__name__.startswith('gatekit.')\n"
+        "            for v in vars(m).values() if lazyclass.is_lazy(v)]\n"
+        "import gatekit.run.gate, gatekit.check.pipeline\n"
+        "before = len(lazy())\n"
+        "from gatekit.daemon.preload import preload\n"
+        "failures, _ = preload()\n"
+        "print(before, len(lazy()), failures)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split(maxsplit=2)
+    assert int(out[0]) > 10 and out[1:] == ["0", "[]\n"]

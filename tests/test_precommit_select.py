@@ -107,3 +107,94 @@ def test_the_base_takes_the_candidates_tags_only_for_files_both_hold_unchanged(
     assert "binary" in theirs.tags("changed")  # its own content decides
     fresh = Tagger(repo, theirs.files)
     assert fresh.tags("changed") == theirs.tags("changed")
+
+
+def _tree_of(repo: pygit2.Repository, files: dict[str, tuple[bytes, int]]) -> str:
+    index = pygit2.Index()
+    for name, (data, mode) in files.items():
+        index.add(pygit2.IndexEntry(name, repo.create_blob(data), mode))
+    return str(index.write_tree(repo))
+
+
+HOOKS = [
+    _hook(),
+    _hook(types=("text",), top_exclude="^tests/"),
+    _hook(types_or=("python", "shell"), exclude_types=("binary",)),
+    _hook(files=r"\.(py|cfg)$", types=("executable",)),
+    _hook(types=("binary",)),
+]
+EXE, BLOB = pygit2.enums.FileMode.BLOB_EXECUTABLE, pygit2.enums.FileMode.BLOB
+
+
+def test_a_new_trees_choice_derived_from_its_bases_equals_choosing_from_every_file(
+    tmp_path: Path,
+) -> None:
+    """What changed between the trees is chosen again: content that turns a file
+    binary, a mode that makes it executable, files added, deleted, moved."""
+    from gatekit.precommit import keys
+
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+    base_files = {
+        "a.py": (b"print(1)\n", BLOB),
+        "tests/t.py": (b"x = 1\n", BLOB),
+        "run": (b"#!/bin/sh\necho\n", BLOB),
+        "data.bin": (b"text for now\n", BLOB),
+        "setup.cfg": (b"[x]\n", BLOB),
+        "old.py": (b"pass\n", BLOB),
+    }
+    cand_files = {
+        **{k: v for k, v in base_files.items() if k != "old.py"},
+        "run": (b"#!/bin/sh\necho\n", EXE),
+        "data.bin": (b"\x00\x01\x02", BLOB),
+        "tests/new.py": (b"y = 2\n", BLOB),
+        "moved.py": (b"pass\n", BLOB),
+    }
+    base, cand = _tree_of(repo, base_files), _tree_of(repo, cand_files)
+    keys._TAGGERS.clear()
+    theirs = tagger_for(repo, base)
+    for hook in HOOKS:
+        theirs.every_file_for(hook)
+    mine = tagger_for(repo, cand)
+    fresh = Tagger(repo, mine.files)
+    for hook in HOOKS:
+        assert mine.every_file_for(hook) == hook_files(hook, list(fresh.files), fresh), hook
+        assert mine.inputs_digest(hook) == fresh.inputs_digest(hook)
+    assert len({mine.inputs_digest(h) for h in HOOKS}) == len(HOOKS)  # each its own files
+    assert mine.inputs_digest(HOOKS[0]) != theirs.inputs_digest(HOOKS[0])
+    assert mine._near == [theirs]
+    # only what differs was looked at: unchanged files' tags came from the base
+    assert set(mine._tags) - set(theirs._tags) <= {"run", "data.bin", "tests/new.py", "moved.py"}
+
+
+def test_a_trees_choice_is_kept_for_the_next_check_and_a_memo_that_does_not_fit_is_not_used(
+    tmp_path: Path,
+) -> None:
+    from gatekit.precommit import keys
+    from gatekit.precommit.chosenmemo import TreeChoices
+
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+    tree = _tree_of(repo, {"a.py": (b"1\n", BLOB), "b.txt": (b"x\n", BLOB)})
+    keys._TAGGERS.clear()
+    hook = _hook(types_or=("python",))
+    digest = keys.hook_inputs(repo, tree, hook)  # what a cache key asks: it keeps the choice
+    assert tagger_for(repo, tree).every_file_for(hook) == ["a.py"]
+    memo = TreeChoices(repo, tree).path
+    assert memo.is_file() and "a.py" in memo.read_text()
+
+    keys._TAGGERS.clear()  # the next check: another process
+    again = tagger_for(repo, tree)
+    assert again.every_file_for(hook) == ["a.py"]
+    assert keys.hook_inputs(repo, tree, hook) == digest
+    assert not again._tags  # read, not chosen again: no file was tagged
+
+    # a memo naming a file the tree does not hold is ignored and written again
+    memo.write_text(memo.read_text().replace('"a.py"', '"zzz.py"'))
+    keys._TAGGERS.clear()
+    assert keys.hook_inputs(repo, tree, hook) == digest
+    assert '"a.py"' in memo.read_text()
+    # another identify version: not used
+    memo.write_text(
+        memo.read_text().replace('"a.py"', '"b.txt"').replace('"identify": "', '"identify": "0.')
+    )
+    keys._TAGGERS.clear()
+    assert tagger_for(repo, tree).every_file_for(hook) == ["a.py"]

@@ -49,6 +49,7 @@ def preload() -> tuple[list[str], float]:
         if module is not None:
             modules.append(module)
     _build_models(modules, failures)
+    _make_dataclasses(modules, failures)
     try:
         # versions of the loaded packages (importlib.metadata, ~5 ms a check): they are the
         # server's own imports, and a changed installation makes the server stale
@@ -57,6 +58,12 @@ def preload() -> tuple[list[str], float]:
         environment_fingerprint()
     except Exception as exc:
         failures.append(f"gatekit.cache.environment_fingerprint: {exc}")
+    try:
+        from gatekit.precommit.chosenmemo import identify_version
+
+        identify_version()  # the kept choices of hook files are stamped with it
+    except Exception as exc:
+        failures.append(f"gatekit.precommit.chosenmemo.identify_version: {exc}")
     try:
         from gatekit.plan.cache import _code_stamp
 
@@ -112,5 +119,19 @@ def _build_models(modules: list[ModuleType], failures: list[str]) -> None:
                         value.model_rebuild()
                     # Touch both: a deferred model builds them on first access.
                     _ = value.__pydantic_validator__, value.__pydantic_serializer__
+                except Exception as exc:
+                    failures.append(f"{value.__module__}.{value.__qualname__}: {exc}")
+
+
+def _make_dataclasses(modules: list[ModuleType], failures: list[str]) -> None:
+    """Make gatekit's lazy dataclasses (:mod:`gatekit.lazyclass`) here, once: a worker
+    would make those its check instantiates, again at every check."""
+    from gatekit import lazyclass
+
+    for module in modules:
+        for value in list(vars(module).values()):
+            if lazyclass.is_lazy(value) and value.__module__ == module.__name__:
+                try:
+                    lazyclass.realize(value)
                 except Exception as exc:
                     failures.append(f"{value.__module__}.{value.__qualname__}: {exc}")

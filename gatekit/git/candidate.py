@@ -32,6 +32,8 @@ from gatekit.git.safety import scan_tree
 from gatekit.lazyclass import dataclass
 
 if TYPE_CHECKING:
+    import subprocess
+
     import pygit2
 
 SourceName = Literal["staged", "worktree", "rev", "merge"]
@@ -247,14 +249,37 @@ def _worktree(repo: pygit2.Repository, spec: CandidateSpec) -> _Resolved:
         if source_index.exists():
             shutil.copy2(source_index, tmp_index)  # keep mtime: same racy-git rules as the original
         env = {"GIT_DIR": repo.path, "GIT_WORK_TREE": str(top), "GIT_INDEX_FILE": str(tmp_index)}
-        for args in (["add", "-A"], ["write-tree"]):
-            proc = run_git(args, cwd=top, env=env)
-            if proc.returncode != 0:
-                raise CandidateError(
-                    f"cannot build the working-tree candidate: {describe_failure(args, proc)}"
-                )
-        tree = proc.stdout.decode().strip()
+        # written whole, as libgit2 reads it (a split or sparse index it cannot)
+        whole = ["-c", "core.splitIndex=false", "-c", "index.sparse=false"]
+        _git_for_candidate([*whole, "add", "-A"], top, env)
+        tree = _index_tree(repo, tmp_index)
+        if tree is None:  # an index libgit2 cannot read all the same: git writes the tree
+            tree = _git_for_candidate(["write-tree"], top, env).stdout.decode().strip()
     return _Resolved(tree, _base_for(repo, spec), f"working tree {_on_branch(repo)}")
+
+
+def _git_for_candidate(
+    args: list[str], top: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[bytes]:
+    proc = run_git(args, cwd=top, env=env)
+    if proc.returncode != 0:
+        raise CandidateError(
+            f"cannot build the working-tree candidate: {describe_failure(args, proc)}"
+        )
+    return proc
+
+
+def _index_tree(repo: pygit2.Repository, path: Path) -> str | None:
+    """The tree of the index 'git add -A' wrote (as 'git write-tree' gives it, without
+    a second git process); None where libgit2 cannot read that index."""
+    import pygit2
+
+    try:
+        index = pygit2.Index(str(path))
+        _drop_intent_to_add(index, _index_version(path))
+        return str(index.write_tree(repo))
+    except (pygit2.GitError, OSError):
+        return None
 
 
 @register_source("rev")

@@ -4,7 +4,7 @@ files of a tree it would be given, its own filters and ``identify`` tags applied
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pygit2
@@ -39,10 +39,16 @@ def resolved_hook(repo: pygit2.Repository, tree_hex: str, gate: PlannedGate) -> 
     return None if hooks is None else hooks.get(gate.pre_commit)
 
 
-def hook_inputs(repo: pygit2.Repository, tree_hex: str, hook: ResolvedHook) -> list[Any]:
+def hook_inputs(repo: pygit2.Repository, tree_hex: str, hook: ResolvedHook) -> dict[str, str]:
+    """What of the tree the hook's result depends on: the sha256 of the (path, mode, blob
+    OID) of every file it would be given."""
     tagger = tagger_for(repo, tree_hex)
-    files = tagger.files
-    return [[p, files[p][0], files[p][1]] for p in tagger.every_file_for(hook)]
+    digest = tagger.inputs_digest(hook)
+    if tagger.unkept():  # a tree not seen before: the other hooks' choices too, kept at once
+        for other in (resolved_hooks(repo, tree_hex) or {}).values():
+            tagger.inputs_digest(other)
+        tagger.keep()
+    return {"files-sha256": digest}
 
 
 _TAGGERS: dict[tuple[str, str], Tagger] = {}
@@ -51,7 +57,9 @@ _KEEP = 4  # a check looks at its candidate and its base
 
 def tagger_for(repo: pygit2.Repository, tree_hex: str) -> Tagger:
     """One walk of a tree and one ``identify`` pass per file, shared by every hook of the
-    check (a tree OID names immutable content, so sharing cannot go stale)."""
+    check (a tree OID names immutable content, so sharing cannot go stale); the hooks'
+    choices of its files are kept for the next check (:mod:`chosenmemo`)."""
+    from gatekit.precommit.chosenmemo import TreeChoices
     from gatekit.precommit.select import Tagger, tree_files
 
     key = (repo.path, tree_hex)
@@ -59,7 +67,7 @@ def tagger_for(repo: pygit2.Repository, tree_hex: str) -> Tagger:
     if hit is None:
         while len(_TAGGERS) >= _KEEP:
             _TAGGERS.pop(next(iter(_TAGGERS)))
-        hit = Tagger(repo, tree_files(repo, tree_hex))
+        hit = Tagger(repo, tree_files(repo, tree_hex), TreeChoices(repo, tree_hex))
         for (path, _), other in _TAGGERS.items():
             if path == repo.path:  # the base shares most files with the candidate
                 hit.adopt(other)

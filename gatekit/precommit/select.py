@@ -3,10 +3,11 @@ read from the candidate tree (mode and blob), so that the cache key needs no che
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from gatekit.precommit.resolve import ResolvedHook
 from gatekit.record.objects import tree_entries
@@ -28,36 +29,97 @@ def tree_files(repo: pygit2.Repository, tree_hex: str) -> dict[str, tuple[int, s
 class Tagger:
     """``identify`` tags of tree entries, as ``identify.tags_from_path`` gives them on disk."""
 
-    def __init__(self, repo: pygit2.Repository, files: dict[str, tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        files: dict[str, tuple[int, str]],
+        kept: Kept | None = None,
+    ) -> None:
         self.repo = repo
         self.files = files
         self._tags: dict[str, frozenset[str]] = {}
-        self._chosen: dict[tuple[object, ...], list[str]] = {}
+        self._chosen: dict[tuple[object, ...], Choice] = {}
+        self._kept = kept
+        self._near: list[Tagger] = []
+        self._changed: dict[int, list[str]] = {}
+        self._unkept: dict[tuple[object, ...], Choice] = {}
 
     def every_file_for(self, hook: ResolvedHook) -> list[str]:
         """:func:`hook_files` of every file of the tree, once per set of filters (the
-        hooks of a config share a few: ``types: [text]``, the top-level exclude)."""
-        filters = (
-            hook.top_files,
-            hook.top_exclude,
-            hook.files,
-            hook.exclude,
-            hook.types,
-            hook.types_or,
-            hook.exclude_types,
-        )
+        hooks of a config share a few: ``types: [text]``, the top-level exclude): kept
+        from an earlier check of this tree, else derived from another tree's choice
+        (only the files that differ are looked at), else chosen from every file."""
+        return self._choice(hook).paths
+
+    def inputs_digest(self, hook: ResolvedHook) -> str:
+        """sha256 of the (path, mode, blob OID) of every file of the tree ``hook`` is given."""
+        return self._choice(hook).digest
+
+    def _choice(self, hook: ResolvedHook) -> Choice:
+        filters = _filters(hook)
         hit = self._chosen.get(filters)
         if hit is None:
-            hit = self._chosen[filters] = hook_files(hook, list(self.files), self)
+            hit = self._known(filters)
+            if hit is None:
+                paths = self._derived(hook, filters)
+                if paths is None:
+                    paths = hook_files(hook, list(self.files), self)
+                hit = Choice(paths, self._digest(paths))
+                self._unkept[filters] = hit
+            self._chosen[filters] = hit
         return hit
+
+    def unkept(self) -> bool:
+        """Whether choices were made that are not kept yet (see :meth:`keep`)."""
+        return bool(self._unkept) and self._kept is not None
+
+    def keep(self) -> None:
+        """Keep the choices made for the next check, at once (one write per tree)."""
+        if self._kept is not None and self._unkept:
+            self._kept.put(self._unkept)
+        self._unkept = {}
+
+    def _digest(self, paths: Sequence[str]) -> str:
+        files = self.files
+        text = "".join(f"{p}\0{files[p][0]:o}\0{files[p][1]}\n" for p in paths)
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def _known(self, filters: tuple[object, ...]) -> Choice | None:
+        """This tree's choice for ``filters`` as an earlier check kept it."""
+        if self._kept is None:
+            return None
+        hit = self._kept.get(filters)
+        if hit is None or not all(p in self.files for p in hit.paths):
+            return None  # a memo that does not fit the tree is not used
+        return hit
+
+    def _derived(self, hook: ResolvedHook, filters: tuple[object, ...]) -> list[str] | None:
+        """The choice of a tree seen before (the base, most often), with the files that
+        differ between the two chosen again: whether a file is given depends on its
+        path, mode and content only."""
+        for near in self._near:
+            theirs = near._chosen.get(filters) or near._known(filters)
+            if theirs is None:
+                continue
+            mine = self.files
+            changed = self._changed.get(id(near))
+            if changed is None:
+                changed = self._changed[id(near)] = [
+                    p for p, e in mine.items() if near.files.get(p) != e
+                ]
+            kept = [p for p in theirs.paths if mine.get(p) == near.files[p]]
+            return sorted(kept + hook_files(hook, changed, self))
+        return None
 
     def adopt(self, other: Tagger) -> None:
         """Take the tags ``other`` computed for the files both trees hold unchanged (a
-        path's tags follow from its name, mode and content)."""
+        path's tags follow from its name, mode and content), and derive choices from
+        its (see :meth:`every_file_for`)."""
         mine = self.files
         for path, tags in other._tags.items():
             if mine.get(path) == other.files[path]:
                 self._tags.setdefault(path, tags)
+        self._near.append(other)
 
     def tags(self, path: str) -> frozenset[str]:
         hit = self._tags.get(path)
@@ -91,6 +153,33 @@ class Tagger:
         blob = self.repo[oid]
         data: bytes = blob.data  # type: ignore[attr-defined]
         return data
+
+
+def _filters(hook: ResolvedHook) -> tuple[object, ...]:
+    return (
+        hook.top_files,
+        hook.top_exclude,
+        hook.files,
+        hook.exclude,
+        hook.types,
+        hook.types_or,
+        hook.exclude_types,
+    )
+
+
+class Choice(NamedTuple):
+    """The files of a tree a set of filters chooses, and :meth:`Tagger.inputs_digest`."""
+
+    paths: list[str]
+    digest: str
+
+
+class Kept(Protocol):
+    """Choices of one tree kept from one check to the next (see :mod:`chosenmemo`)."""
+
+    def get(self, filters: tuple[object, ...]) -> Choice | None: ...
+
+    def put(self, choices: Mapping[tuple[object, ...], Choice]) -> None: ...
 
 
 class Tags(Protocol):
