@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -32,3 +33,17 @@ def save_quietly(path: Path, text: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def keep_newest(top: Path, keep: int, counts: Callable[[str], bool]) -> None:
+    """Remove all but the ``keep`` newest (by mtime) files of ``top`` whose names
+    ``counts``: the bound of a memo directory (best effort, like :func:`save_quietly`)."""
+    try:
+        entries = [e for e in os.scandir(top) if counts(e.name)]
+        if len(entries) <= keep:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime_ns)
+        for old in entries[: len(entries) - keep]:
+            Path(old.path).unlink(missing_ok=True)
+    except OSError:
+        return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -198,3 +199,20 @@ def test_a_trees_choice_is_kept_for_the_next_check_and_a_memo_that_does_not_fit_
     )
     keys._TAGGERS.clear()
     assert tagger_for(repo, tree).every_file_for(hook) == ["a.py"]
+
+
+def test_the_kept_choices_are_bounded_to_the_newest_trees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gatekit.precommit import chosenmemo, keys
+
+    monkeypatch.setattr(chosenmemo, "KEEP", 2)
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+    hook = _hook()
+    trees = [_tree_of(repo, {f"f{i}.py": (b"x\n", BLOB)}) for i in range(3)]
+    for n, tree in enumerate(trees):
+        keys._TAGGERS.clear()
+        keys.hook_inputs(repo, tree, hook)
+        os.utime(chosenmemo.TreeChoices(repo, tree).path, ns=(n * 10**9, n * 10**9))
+    kept = sorted(p.stem for p in chosenmemo.TreeChoices(repo, trees[0]).path.parent.iterdir())
+    assert kept == sorted(trees[1:])

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit import __version__, canonical
-from gatekit.atomicfile import save_quietly
+from gatekit.atomicfile import keep_newest, save_quietly
 
 if TYPE_CHECKING:
     from gatekit.config.loader import LoadedConfig
@@ -242,12 +242,4 @@ class PlanCache:
         self._prune()
 
     def _prune(self) -> None:
-        try:
-            plans = [p for p in self.dir.iterdir() if p.name.startswith("plan-")]
-            if len(plans) <= KEEP:
-                return
-            plans.sort(key=lambda p: p.stat().st_mtime_ns)
-            for old in plans[: len(plans) - KEEP]:
-                old.unlink(missing_ok=True)
-        except OSError:
-            return
+        keep_newest(self.dir, KEEP, lambda name: name.startswith("plan-"))

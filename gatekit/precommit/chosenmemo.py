@@ -18,12 +18,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatekit.atomicfile import save_quietly
+from gatekit.atomicfile import keep_newest, save_quietly
 from gatekit.precommit.select import Choice
 
 if TYPE_CHECKING:
@@ -93,21 +91,8 @@ class TreeChoices:
             except OSError:
                 return
         if save_quietly(self.path, text) and new_file:
-            _prune(self.path.parent)
+            keep_newest(self.path.parent, KEEP, lambda name: name.endswith(".json"))
 
 
 def _key(filters: tuple[object, ...]) -> str:
     return hashlib.sha256(json.dumps(filters).encode()).hexdigest()[:32]
-
-
-def _prune(top: Path) -> None:
-    """Keep the newest :data:`KEEP` trees' files."""
-    try:
-        entries = [e for e in os.scandir(top) if e.name.endswith(".json")]
-        if len(entries) <= KEEP:
-            return
-        entries.sort(key=lambda e: e.stat().st_mtime_ns)
-        for old in entries[: len(entries) - KEEP]:
-            Path(old.path).unlink(missing_ok=True)
-    except OSError:
-        return
