@@ -23,6 +23,18 @@ A command enters its cgroup before it runs: the argv starts with a small
 Cgroups left by a gatekit that died are removed by the next one (empty
 cgroups only: ``rmdir`` refuses the others).
 
+On cgroup v1 the cgroups are kept for the next command instead of removed: a removed
+memory cgroup that still has page cache charged to it stays in the kernel ("dying")
+until that cache is reclaimed, and a few hundred of them slow down every later run on
+the machine (measured: the pre-commit bench 0.55x -> 0.72x over three runs, back after
+``drop_caches``). An ended command's cgroup, empty, is renamed ``idle-<pid>-<n>``; the
+next command of any gatekit on the machine takes one by renaming it to its own name (a
+rename is atomic: of two gatekits renaming one idle cgroup, one gets it). It gets its
+limits written again, and its counters are read against what they held when it was
+taken (v1's OOM, fork and CPU counters cannot be reset; its peak can). At most
+:data:`KEEP_IDLE` idle cgroups are kept per hierarchy, the others removed. cgroup v2
+cannot rename a cgroup: there each command's cgroup is made and removed.
+
 Entering a cgroup is cheap only right after another entry. On cgroup v1 every move
 of a process takes the kernel's ``cgroup_threadgroup_rwsem`` for writing, and that
 lock's fast path stays on for one RCU grace period after its last writer; a command
@@ -59,6 +71,8 @@ _PERIOD_US = 100_000
 _KEEP_FAST_EVERY = 0.005  # seconds; well under one RCU grace period (~20 ms seen)
 _TICK = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0  # cpuacct.stat
 _counter = itertools.count()
+IDLE = "idle"  # an idle cgroup's name: idle-<pid>-<n> (the gatekit that left it)
+KEEP_IDLE = 16  # per hierarchy: more than the commands one machine runs at once
 
 
 @dataclass(frozen=True)
@@ -319,7 +333,8 @@ def enter_argv(procs_files: Sequence[str]) -> list[str]:
 
 
 class GateCgroup:
-    """One command's cgroup(s): made with its limits, entered by the command, read, removed."""
+    """One command's cgroup(s): made with its limits (or taken idle, on v1), entered by the
+    command, read, then kept idle (v1) or removed."""
 
     def __init__(
         self, where: Layout, memory: int | None, processes: int | None, cores: float | None
@@ -331,12 +346,19 @@ class GateCgroup:
         self.dirs = {
             c: p / name for c, p in where.parents.items() if c != "cpu" or cores is not None
         }
+        self._reused: set[str] = set()  # hierarchies whose cgroup was taken idle
+        self._base = Reading(memory_peak=0)  # the counters when it was taken
         made: list[Path] = []
         try:
-            for d in self.dirs.values():
-                d.mkdir()
+            for c, d in self.dirs.items():
+                if where.kind == V1 and _take_idle(d):
+                    self._reused.add(c)
+                else:
+                    d.mkdir()
                 made.append(d)
             self._configure(memory, processes, cores)
+            if self._reused:
+                self._base = self._counters()
         except OSError:
             for d in made:
                 with contextlib.suppress(OSError):
@@ -356,12 +378,18 @@ class GateCgroup:
             if quota is not None and (d / "cpu.max").exists():
                 _write(d / "cpu.max", f"{quota} {_PERIOD_US}")
             return
+        mem, reused = self.dirs["memory"], "memory" in self._reused
+        if reused:
+            # memsw may never be below the memory limit: lift it before the limit moves
+            _write_if(mem / "memory.memsw.limit_in_bytes", "-1")
+        if memory is not None or reused:
+            _write(mem / "memory.limit_in_bytes", str(memory if memory is not None else -1))
         if memory is not None:
-            mem = self.dirs["memory"]
-            _write(mem / "memory.limit_in_bytes", str(memory))
             _write_if(mem / "memory.memsw.limit_in_bytes", str(memory))
-        if processes is not None:
-            _write(self.dirs["pids"] / "pids.max", str(processes))
+        if reused:
+            _write(mem / "memory.max_usage_in_bytes", "0")  # the peak from now on
+        if processes is not None or "pids" in self._reused:
+            _write(self.dirs["pids"] / "pids.max", "max" if processes is None else str(processes))
         if quota is not None and "cpu" in self.dirs:
             _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(_PERIOD_US))
             _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
@@ -376,6 +404,23 @@ class GateCgroup:
 
     # reading -----------------------------------------------------------
     def read(self) -> Reading:
+        """The counters since this command's cgroup was made or taken."""
+        now, base = self._counters(), self._base
+        peak = None
+        if now.memory_peak is not None:
+            peak = max(0, now.memory_peak - (base.memory_peak or 0))
+        return Reading(
+            oom_kills=now.oom_kills - base.oom_kills,
+            pids_refused=now.pids_refused - base.pids_refused,
+            cpu_user=max(0.0, now.cpu_user - base.cpu_user),
+            cpu_system=max(0.0, now.cpu_system - base.cpu_system),
+            memory_peak=peak,
+        )
+
+    def _counters(self) -> Reading:
+        """The kernel's counters as they stand. Taken idle, a cgroup's peak was reset to
+        its charge then (the page cache earlier commands left charged to it): that
+        charge is the baseline its command's peak is counted above."""
         if self.layout.kind == V2:
             d = self.dirs[""]
             mem, pids = _keyed(d / "memory.events"), _keyed(d / "pids.events")
@@ -427,8 +472,41 @@ class GateCgroup:
             time.sleep(0.01)
 
     def remove(self) -> None:
+        """Keep each (empty) cgroup idle for the next command (v1), else remove it."""
         for d in self.dirs.values():
-            _rmdir(d)
+            if not (self.layout.kind == V1 and _keep_idle(d)):
+                _rmdir(d)
+
+
+def _take_idle(d: Path) -> bool:
+    """Rename an idle cgroup of ``d``'s hierarchy to ``d``; False when there is none."""
+    try:
+        names = os.listdir(d.parent)
+    except OSError:
+        return False
+    for name in names:
+        if name.startswith(IDLE + "-"):
+            try:
+                os.rename(d.parent / name, d)
+                return True
+            except OSError:
+                continue  # another gatekit took it first
+    return False
+
+
+def _keep_idle(d: Path) -> bool:
+    """Rename the ended command's cgroup ``d`` idle, if it is empty and fewer than
+    :data:`KEEP_IDLE` are idle; False when it is not kept."""
+    try:
+        if (d / "cgroup.procs").read_text().split():
+            return False
+        idle = sum(n.startswith(IDLE + "-") for n in os.listdir(d.parent))
+        if idle >= KEEP_IDLE:
+            return False
+        os.rename(d, d.parent / f"{IDLE}-{os.getpid()}-{next(_counter)}")
+    except OSError:
+        return False
+    return True
 
 
 def _write(path: Path, text: str) -> None:
