@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from gatekit.plan.model import PlannedGate
 from gatekit.record.objects import tree_entries
 from gatekit.results import GOOD_OUTCOMES, GateResult, Outcome
-from gatekit.run import isolation
+from gatekit.run import isolation, memviews
 from gatekit.run.finish import FIX_REASON
 from gatekit.run.options import ShadowLike
 
@@ -46,6 +46,7 @@ class RunWrites:
         self._repo: pygit2.Repository | None = None
         self._tree: str | None = None
         self._tracked: dict[str, tuple[int, str]] | None = None
+        self._in_memory: list[Path | None] = []  # found once: memviews' root, if usable
 
     @classmethod
     def decide(
@@ -69,12 +70,29 @@ class RunWrites:
     def view_for(self, gate: PlannedGate) -> isolation.GateView | None:
         if self.mode != isolation.OVERLAY or not runs_commands(gate):
             return None
-        # closed views go to runs/.trash (beside runs/.isolation), emptied in the background
-        trash = self.scratch.parent.parent / ".trash"
-        view = isolation.make_view(self.shadow.path, self.scratch / gate.id / "view", trash)
+        where = self._memory() if gate.runner == "pre-commit" else None
+        if where is not None:
+            base, trash = memviews.view_base(where, gate.id), memviews.trash(where)
+        else:
+            # closed views go to runs/.trash (beside runs/.isolation), emptied in the background
+            base, trash = self.scratch / gate.id / "view", self.scratch.parent.parent / ".trash"
+        view = isolation.make_view(self.shadow.path, base, trash)
         if view is None:
             raise RuntimeError(f"no copy-on-write view for gate {gate.id}")
         return view
+
+    def _memory(self) -> Path | None:
+        """Where hook gates' views go in memory (see :mod:`gatekit.run.memviews`), found
+        once a run; None: under the run directory, as every other gate's."""
+        with self._lock:
+            if not self._in_memory:
+                where = memviews.root()
+                if where is not None and not isolation.overlay_available(
+                    where, memo=memviews.memo(where)
+                ):
+                    where = None
+                self._in_memory.append(where)
+            return self._in_memory[0]
 
     # -- after a gate ----------------------------------------------------------------
     def judge(
