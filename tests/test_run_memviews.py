@@ -163,3 +163,28 @@ def test_views_a_dead_gatekit_left_are_removed_by_the_next(shm: Path) -> None:
     assert not left.parent.exists()
     assert live.exists(), "a live gatekit's view was removed"
     assert list((where / ".trash").iterdir()) == []
+
+
+def test_gc_removes_what_dead_gatekits_left_in_memory(hooked: Repo, shm: Path) -> None:
+    """``gatekit gc`` empties the memory views' trash, with the views of dead gatekits
+    (of any repository of the user); a live gatekit's view stays."""
+    env = {"GATEKIT_MEMORY_VIEWS": str(shm)}
+    proc, doc = check_json(hooked, "--all", env=env, expect=1)
+    assert (
+        _upper(gate_log(proc, doc, "fixer")).parent.parent
+        == shm / f"gatekit-{os.getuid()}" / "views"
+    )
+    where = memviews.root(shm, sweep_dead=False)
+    assert where is not None
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = where / "views" / f"{dead.pid}-0-fixer"
+    live = where / "views" / f"{os.getpid()}-999-fixer"
+    for d in (left, live):
+        (d / "work" / "w1" / "work").mkdir(parents=True)
+        (d / "work" / "w1" / "work").chmod(0)  # as overlayfs leaves a work directory
+    gc = hooked.gatekit("gc", env=env)
+    assert gc.returncode == 0, gc.stderr
+    assert f"removed gate view {left.name}" in gc.stdout, gc.stdout
+    assert not left.exists() and live.exists()
+    assert list((where / ".trash").iterdir()) == []

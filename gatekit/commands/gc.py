@@ -84,9 +84,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _empty_view_trash(repo: pygit2.Repository) -> list[str]:
-    """Closed gate views a check left in ``runs/.trash`` (it ends before its background
-    removal does); what a running check moves there meanwhile it removes itself."""
+    """Closed gate views a check left in ``runs/.trash`` and in the memory views' trash
+    (it ends before its background removal does); what a running check moves there
+    meanwhile it removes itself."""
     from gatekit.git.repo import gatekit_dir
+    from gatekit.run import memviews
     from gatekit.run.isolation import empty_trash
 
-    return empty_trash(gatekit_dir(repo) / "runs" / ".trash")
+    names = empty_trash(gatekit_dir(repo) / "runs" / ".trash")
+    # hook gates' views in memory: the user's, of every repository, with those that
+    # gatekits which died left behind
+    where = memviews.root(sweep_dead=False)
+    if where is not None:
+        memviews.sweep(where, background=False)
+        names += empty_trash(memviews.trash(where))
+    return names

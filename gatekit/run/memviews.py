@@ -14,7 +14,8 @@ operations, whatever the file system under the repository.
 
 Used where ``/dev/shm`` is a tmpfs with at least :data:`FREE_AT_LEAST` free (a
 container's 64 MiB one is not used), overlays mount with their upper directory there
-(probed once, remembered in the directory), and ``GATEKIT_MEMORY_VIEWS`` is not ``0``.
+(probed once, remembered in the directory), and ``GATEKIT_MEMORY_VIEWS`` is not ``0``
+(an absolute path there names another tmpfs directory to use instead of /dev/shm).
 Views live in ``/dev/shm/gatekit-<uid>/views/<pid>-<n>-<gate>`` (the directory is the
 user's own, mode 0700, never one found there owned by someone else or a symlink);
 closed ones go to its ``.trash``, emptied in the background like any view. What a
@@ -40,11 +41,15 @@ _serial = itertools.count()
 _swept: set[Path] = set()  # roots this process swept
 
 
-def root(shm: Path = SHM) -> Path | None:
+def root(shm: Path = SHM, sweep_dead: bool = True) -> Path | None:
     """This user's directory for views in memory, made if need be; None where views stay
-    on disk (see the module's text)."""
-    if os.environ.get("GATEKIT_MEMORY_VIEWS", "").lower() in ("0", "no", "off", "false"):
+    on disk (see the module's text). The first call of a process also sweeps it, unless
+    not ``sweep_dead``."""
+    asked = os.environ.get("GATEKIT_MEMORY_VIEWS", "")
+    if asked.lower() in ("0", "no", "off", "false"):
         return None
+    if asked.startswith("/"):
+        shm = Path(asked)  # another tmpfs (XDG_RUNTIME_DIR's, say)
     if not _is_tmpfs(shm) or _free(shm) < FREE_AT_LEAST:
         return None
     where = shm / f"gatekit-{os.getuid()}"
@@ -56,7 +61,7 @@ def root(shm: Path = SHM) -> Path | None:
         return None
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None  # not ours alone: never write there
-    if where not in _swept:
+    if sweep_dead and where not in _swept:
         _swept.add(where)
         sweep(where)
     return where
@@ -76,8 +81,9 @@ def memo(where: Path) -> Path:
     return where / ".isolation"
 
 
-def sweep(where: Path) -> None:
-    """Move the views a gatekit that died left into the trash (emptied with the next)."""
+def sweep(where: Path, background: bool = True) -> None:
+    """Move the views a gatekit that died left into the trash, emptied in the background
+    (or, not ``background``, by the caller: ``gatekit gc``)."""
     from gatekit.run.isolation import discard_soon
 
     try:
@@ -86,8 +92,14 @@ def sweep(where: Path) -> None:
         return
     for name in names:
         pid = name.split("-", 1)[0]
-        if pid.isdigit() and not pid_exists(int(pid)):
+        if not pid.isdigit() or pid_exists(int(pid)):
+            continue
+        if background:
             discard_soon(where / "views" / name, trash(where))
+            continue
+        with contextlib.suppress(OSError):
+            trash(where).mkdir(exist_ok=True)
+            os.rename(where / "views" / name, trash(where) / name)
 
 
 def _is_tmpfs(path: Path) -> bool:
