@@ -25,9 +25,10 @@ cgroups only: ``rmdir`` refuses the others).
 
 On cgroup v1 the cgroups are kept for the next command instead of removed: a removed
 memory cgroup that still has page cache charged to it stays in the kernel ("dying")
-until that cache is reclaimed, and a few hundred of them slow down every later run on
-the machine (measured: the pre-commit bench 0.55x -> 0.72x over three runs, back after
-``drop_caches``). An ended command's cgroup, empty, is renamed ``idle-<pid>-<n>``; the
+until that cache is reclaimed, holding kernel memory, and every hook command made one
+(measured: the ``memory`` count of ``/proc/cgroups`` grew by ~90 a run of the
+pre-commit bench; with cgroups kept it stayed flat over four runs). An ended
+command's cgroup, empty, is renamed ``idle-<pid>-<n>``; the
 next command of any gatekit on the machine takes one by renaming it to its own name (a
 rename is atomic: of two gatekits renaming one idle cgroup, one gets it). It gets its
 limits written again, and its counters are read against what they held when it was
