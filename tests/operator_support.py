@@ -33,9 +33,12 @@ def pid_gate_code(pidfile: Path, seconds: float, *, child: bool = False, quiet: 
     lines = ["import os, subprocess, sys, time"]
     if child:
         lines.append("c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])")
-        lines.append(f"open({str(pidfile)!r}, 'w').write(f'{{os.getpid()}} {{c.pid}}')")
+        lines.append("pids = f'{os.getpid()} {c.pid}'")
     else:
-        lines.append(f"open({str(pidfile)!r}, 'w').write(str(os.getpid()))")
+        lines.append("pids = str(os.getpid())")
+    # written whole, then renamed into place: a waiter never reads an empty file
+    lines.append(f"open({str(pidfile) + '.tmp'!r}, 'w').write(pids)")
+    lines.append(f"os.replace({str(pidfile) + '.tmp'!r}, {str(pidfile)!r})")
     if not quiet:
         lines.append("print('started', flush=True)")
     lines.append(f"time.sleep({seconds})")
