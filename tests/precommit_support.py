@@ -177,6 +177,9 @@ def main(argv=None):
         with open("probe-wrote.txt", "w") as f:
             f.write("written by the probe\\n")
     if "--kill-server" in flags:
+        # only its fork server: started as a process, its parent would be gatekit itself
+        if "_forkserver/server.py" not in parent:
+            sys.exit("probe: not forked by a fork server; parent: " + parent)
         os.kill(os.getppid(), 9)
     if "--sleep" in flags:
         time.sleep(60)

@@ -150,7 +150,7 @@ def test_a_server_that_dies_under_its_hook_ends_the_gate_not_the_run(
     gate, log, _ = _check(repo, probe)
     # the child's end can no longer be seen: the gate ends (its group killed) at once
     assert gate["outcome"] == "failed", log
-    assert str(gate["reason"]).endswith("exited with 125"), gate["reason"]
+    assert str(gate["reason"]).endswith("exited with 125"), (gate["reason"], log)
     assert float(str(gate["duration"])) < 30
     assert not _left_running(str(probe[2]))
 
