@@ -89,9 +89,11 @@ class GateView:
         unshare: str,
         volatile: bool = False,
         trash: Path | None = None,
+        label: str | None = None,
     ) -> None:
         self.shadow = shadow
         self.base = base
+        self.label = label  # its name in the trash (after the pid and a serial number)
         self.upper = base / "upper"
         self.work = base / "work"
         self._unshare = unshare
@@ -172,7 +174,7 @@ class GateView:
         if self._trash is None:
             discard(self.base)
         else:
-            discard_soon(self.base, self._trash)
+            discard_soon(self.base, self._trash, self.label)
 
 
 def overlay_available(scratch: Path, memo: Path | None = None) -> bool:
@@ -269,7 +271,9 @@ def usable_in_options(*paths: Path) -> bool:
     return not any(_UNSAFE_IN_OPTIONS & set(str(p)) for p in paths)
 
 
-def make_view(shadow: Path, base: Path, trash: Path | None = None) -> GateView | None:
+def make_view(
+    shadow: Path, base: Path, trash: Path | None = None, label: str | None = None
+) -> GateView | None:
     """The gate's view, or None where overlays cannot serve (then: exclusive mode).
     ``trash``, on the file system of ``base``, is where a closed view goes to be removed
     in the background (see :func:`discard_soon`)."""
@@ -279,7 +283,8 @@ def make_view(shadow: Path, base: Path, trash: Path | None = None) -> GateView |
     mode = overlay_mode(base.parent.parent)
     if mode == EXCLUSIVE:
         return None
-    return GateView(shadow, base, unshare, volatile=mode.endswith(VOLATILE), trash=trash)
+    volatile = mode.endswith(VOLATILE)
+    return GateView(shadow, base, unshare, volatile=volatile, trash=trash, label=label)
 
 
 # --- reading an upper directory ----------------------------------------------------
@@ -386,15 +391,24 @@ _trash_worker: threading.Thread | None = None
 _trash_serial = itertools.count()
 
 
-def discard_soon(path: Path, trash: Path) -> None:
-    """Move ``path`` into ``trash`` and remove it there in the background (with whatever
-    else is in ``trash``); removed here when it cannot be moved."""
-    if not path.exists():
-        return
+def to_trash(path: Path, trash: Path, name: str) -> bool:
+    """Move ``path`` into ``trash`` as ``name``; False when it cannot be moved."""
     try:
         trash.mkdir(parents=True, exist_ok=True)
-        os.rename(path, trash / f"{os.getpid()}-{next(_trash_serial)}-{path.parent.name}")
+        os.rename(path, trash / name)
     except OSError:
+        return False
+    return True
+
+
+def discard_soon(path: Path, trash: Path, label: str | None = None) -> None:
+    """Move ``path`` into ``trash`` (as ``<pid>-<n>-<label>``, by default its parent's
+    name: the gate's) and remove it there in the background (with whatever else is in
+    ``trash``); removed here when it cannot be moved."""
+    if not path.exists():
+        return
+    name = f"{os.getpid()}-{next(_trash_serial)}-{label or path.parent.name}"
+    if not to_trash(path, trash, name):
         discard(path)
         return
     global _trash_worker

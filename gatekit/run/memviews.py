@@ -84,7 +84,7 @@ def memo(where: Path) -> Path:
 def sweep(where: Path, background: bool = True) -> None:
     """Move the views a gatekit that died left into the trash, emptied in the background
     (or, not ``background``, by the caller: ``gatekit gc``)."""
-    from gatekit.run.isolation import discard_soon
+    from gatekit.run.isolation import discard_soon, to_trash
 
     try:
         names = os.listdir(where / "views")
@@ -95,11 +95,9 @@ def sweep(where: Path, background: bool = True) -> None:
         if not pid.isdigit() or pid_exists(int(pid)):
             continue
         if background:
-            discard_soon(where / "views" / name, trash(where))
-            continue
-        with contextlib.suppress(OSError):
-            trash(where).mkdir(exist_ok=True)
-            os.rename(where / "views" / name, trash(where) / name)
+            discard_soon(where / "views" / name, trash(where), name)
+        else:
+            to_trash(where / "views" / name, trash(where), name)
 
 
 def _is_tmpfs(path: Path) -> bool:

@@ -76,7 +76,7 @@ class RunWrites:
         else:
             # closed views go to runs/.trash (beside runs/.isolation), emptied in the background
             base, trash = self.scratch / gate.id / "view", self.scratch.parent.parent / ".trash"
-        view = isolation.make_view(self.shadow.path, base, trash)
+        view = isolation.make_view(self.shadow.path, base, trash, label=gate.id)
         if view is None:
             raise RuntimeError(f"no copy-on-write view for gate {gate.id}")
         return view
