@@ -53,7 +53,7 @@ def root(shm: Path = SHM, sweep_dead: bool = True) -> Path | None:
     if not _is_tmpfs(shm) or _free(shm) < FREE_AT_LEAST:
         return None
     where = shm / f"gatekit-{os.getuid()}"
-    with contextlib.suppress(FileExistsError, OSError):
+    with contextlib.suppress(OSError):  # it exists, or cannot be made (then lstat says)
         where.mkdir(mode=0o700)
     try:
         st = os.lstat(where)
