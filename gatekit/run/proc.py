@@ -163,8 +163,13 @@ def run_process(
         return ProcResult(None, False, True, 0.0, None)
     proc: subprocess.Popen[bytes] | Started | None = None
     if spawn is not None:
-        with contextlib.suppress(OSError):  # no server to start it: it starts from argv
+        try:
             proc = spawn(env)
+        except OSError as exc:  # no server to start it: it starts from argv, and says why
+            if log is not None:
+                log.write(
+                    f"gatekit: the fork server did not start it ({exc}): started as a process\n"
+                )
     try:
         if proc is None:
             proc = subprocess.Popen(
