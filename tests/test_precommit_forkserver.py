@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +17,14 @@ import pytest
 from conftest import Repo
 from precommit_support import probe_hook_repo
 
-from gatekit.precommit.forkserver import SERVER, _parse_console_scripts, entry_for
+from gatekit.precommit.forkserver import (
+    SERVER,
+    SERVER_GONE,
+    ForkServer,
+    _parse_console_scripts,
+    entry_for,
+)
+from gatekit.run.proc import SpawnLost
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pre-commit-probe")]
 ROOT_VIEWS = os.getuid() == 0 and Path("/proc/self/ns/mnt").exists()
@@ -330,3 +339,50 @@ def test_a_crashed_runs_forked_hook_is_left_to_that_runs_recovery(
     while _left_running(str(probe[2]), repo.path) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _left_running(str(probe[2]), repo.path)  # neither the hook nor its server
+
+
+def _answering(answer: dict[str, object] | None) -> tuple[ForkServer, threading.Thread]:
+    """A ForkServer whose server is a thread on a socket pair: it reads one request, then
+    sends ``answer`` (its id filled in) and closes, or (None) closes without a word, as a
+    server killed right after it forked the command would."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+    def serve() -> None:
+        data, ancillary, _, _ = theirs.recvmsg(65536, socket.CMSG_SPACE(8))
+        for _level, _kind, payload in ancillary:  # the command's output and spec pipes
+            for i in range(0, len(payload) - len(payload) % 4, 4):
+                os.close(int.from_bytes(payload[i : i + 4], sys.byteorder))
+        if answer is None:
+            theirs.close()
+            return
+        theirs.send(json.dumps({**answer, "id": json.loads(data)["id"]}).encode())
+        theirs.close()  # after its answer: the request was settled
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    return ForkServer(ours, None), thread
+
+
+def test_a_server_gone_after_it_was_asked_never_gets_the_command_started_twice() -> None:
+    """Asked to fork, the server went away before it answered: it may have forked the
+    command (the probe hook above kills its server at once), so the command is not started
+    again as a process: it ends as one whose server died under it (125). A server that
+    refused (a stale one) or was gone before it was asked leaves the command to start."""
+    server, thread = _answering(None)
+    with pytest.raises(SpawnLost) as lost:
+        server.spawn({"argv": ["probe-hook"]})
+    thread.join()
+    assert lost.value.exit_code == SERVER_GONE
+    assert "went away before it said it had started the command" in str(lost.value)
+    # gone already: the request is never sent, so it may start as a process
+    with pytest.raises(OSError, match="the fork server is gone") as gone:
+        server.spawn({"argv": ["probe-hook"]})
+    assert not isinstance(gone.value, SpawnLost)
+    server.close()
+
+    refusing, thread = _answering({"error": "stale: the environment changed"})
+    with pytest.raises(OSError, match="stale") as refused:
+        refusing.spawn({"argv": ["probe-hook"]})
+    thread.join()
+    assert not isinstance(refused.value, SpawnLost)
+    refusing.close()

@@ -33,11 +33,12 @@ from typing import IO, Any
 
 from gatekit.lazyclass import dataclass
 from gatekit.operator.runfile import RUN_VAR
-from gatekit.run.proc import Usage
+from gatekit.run.proc import SpawnLost, Usage
 
 SERVER = Path(__file__).with_name("_forkserver") / "server.py"
 START_TIMEOUT = 30.0  # seconds for the server to fork a child (its imports come first)
 SERVER_GONE = 125  # a child whose server went away before it reported the end
+_GONE = "the fork server went away"
 LASTING_IDLE = 600.0  # seconds a daemon's lasting server waits for the next run
 # Set in a daemon's workers: where lasting servers listen (one per environment), so
 # that a check finds its hooks' interpreters started and their modules imported.
@@ -232,6 +233,9 @@ class ForkServer:
             child.cancelled = True
             self._forget(rid)
             _close(child)
+            if child.error == _GONE:  # asked, then gone before it answered: it may have
+                # forked the command (which may have killed it), so it does not start again
+                raise SpawnLost(f"{_GONE} before it said it had started the command", SERVER_GONE)
             raise OSError(child.error or "the fork server did not start the command")
         return child
 
@@ -274,7 +278,7 @@ class ForkServer:
             self._gone = True
             left, self._children = list(self._children.values()), {}
         for child in left:
-            child.error = child.error or "the fork server went away"
+            child.error = child.error or _GONE
             child.started.set()
             child._end(SERVER_GONE, None)
 

@@ -56,6 +56,16 @@ class Started(Protocol):
 Spawn = Callable[[Mapping[str, str]], Started]
 
 
+class SpawnLost(Exception):
+    """A :data:`Spawn` was asked to start the command and then lost it: it may have
+    started it (a fork server that died before it said). Starting the command again
+    could run it twice, so it ends as it would have: with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class Watch(Protocol):
     """Watches a running command's resources (see :mod:`gatekit.run.limits`)."""
 
@@ -155,7 +165,8 @@ def run_process(
     the group with ``setsid()`` are stopped too once it has ended. With ``watch``, the
     group is killed at once when the watch reports a breach. With ``spawn``, the command
     is started by it (given the environment): a fork server's child that enters the
-    group, the sandbox and the view itself; where it cannot (OSError), from ``argv``."""
+    group, the sandbox and the view itself; where it cannot (OSError), from ``argv``;
+    where it may have and lost it (:class:`SpawnLost`), not again."""
     start = time.monotonic()
     if token is not None:
         env = {**env, escapes.TOKEN_VAR: token}
@@ -165,6 +176,10 @@ def run_process(
     if spawn is not None:
         try:
             proc = spawn(env)
+        except SpawnLost as exc:
+            if log is not None:
+                log.write(f"gatekit: {exc}\n")
+            return ProcResult(exc.exit_code, False, False, time.monotonic() - start, None)
         except OSError as exc:  # no server to start it: it starts from argv, and says why
             if log is not None:
                 log.write(
