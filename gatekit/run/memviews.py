@@ -4,8 +4,8 @@ on a tmpfs (``/dev/shm``), not under the run directory.
 A hook's writes are the files it was given, fixed; yet a fixer copies every file it
 opens for writing up into its view (end-of-file-fixer opens each with ``rb+``): ~260
 new files a check on a 500-file tree, all removed again with the view. On a disk file
-system every one is an inode made and freed. On ext4 without a journal (many VMs and CI
-machines) that churn grows costly: the inode allocator skips each inode freed in the
+system every one is an inode made and freed. On ext4 without a journal (as on the VM
+the bench ran on) that churn grows costly: the inode allocator skips each inode freed in the
 last minutes whose table block is still cached, one lookup each, so every check gets
 slower than the last (measured on one such machine, the pre-commit bench's "all hooks
 run": 0.66x of pre-commit after ``drop_caches``, 0.75-0.87x two runs later, half the
